@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/airlock-mcp/airlock/app/config"
+	"github.com/airlock-mcp/airlock/proxy"
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/airlock-mcp/airlock/proxy/transport"
+)
+
+func init() {
+	register(&command{
+		name:  "wrap",
+		usage: "wrap [--name NAME] [--] CMD [ARG…]  |  wrap --name NAME --url URL [--header K=V…]",
+		summary: `Serve MCP on stdio for an IDE, relaying to a server Airlock starts (CMD) or reaches (--url).
+Point the IDE's MCP config at "airlock wrap -- CMD ARG…" instead of "CMD ARG…".`,
+		run: runWrap,
+	})
+	register(&command{
+		name:    "run",
+		usage:   "run NAME",
+		summary: "Serve MCP on stdio for an IDE, relaying to the server NAME defined in $AIRLOCK_HOME/servers.json.",
+		run:     runRun,
+	})
+}
+
+// headerFlag collects repeated --header K=V flags.
+type headerFlag map[string]string
+
+func (h headerFlag) String() string { return "" }
+
+func (h headerFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok {
+		k, val, ok = strings.Cut(v, ":")
+	}
+	k = strings.TrimSpace(k)
+	if !ok || k == "" {
+		return fmt.Errorf("want K=V, got %q", v)
+	}
+	h[k] = strings.TrimSpace(val)
+	return nil
+}
+
+func runWrap(ctx context.Context, env *Env, args []string) error {
+	c := commands["wrap"]
+	fs := newFlags(env, c)
+	name := fs.String("name", "", "the server's name, as shown in approvals and the log (default: the command's base name or the URL's host)")
+	rawURL := fs.String("url", "", "reach a remote server over streamable HTTP instead of starting a command")
+	headers := headerFlag{}
+	fs.Var(headers, "header", "with --url: an HTTP header `K=V` to send upstream (repeatable)")
+	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	var srv config.Server
+	switch {
+	case *rawURL != "" && len(argv) > 0:
+		return usagef("give either --url or a command, not both")
+	case *rawURL != "":
+		srv = config.Server{URL: *rawURL, Headers: headers}
+		if *name == "" {
+			if u, err := url.Parse(*rawURL); err == nil {
+				*name = u.Hostname()
+			}
+		}
+	case len(argv) == 0:
+		return usagef("missing the command to run")
+	default:
+		if len(headers) > 0 {
+			return usagef("--header only applies with --url")
+		}
+		srv = config.Server{Command: argv[0], Args: argv[1:]}
+		if *name == "" {
+			*name = filepath.Base(argv[0])
+		}
+	}
+	if !config.ValidName(*name) {
+		*name = sanitizeName(*name)
+	}
+	cfg := config.Servers{MCPServers: map[string]config.Server{*name: srv}}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	return relayStdio(ctx, env, *name, srv, *maxMsg)
+}
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	c := commands["run"]
+	fs := newFlags(env, c)
+	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want exactly one server name")
+	}
+	name := fs.Arg(0)
+	home, err := config.Home()
+	if err != nil {
+		return err
+	}
+	path := config.ServersPath(home)
+	servers, err := config.LoadServers(path)
+	if err != nil {
+		return err
+	}
+	srv, ok := servers.MCPServers[name]
+	if !ok {
+		known := strings.Join(servers.Names(), ", ")
+		if known == "" {
+			known = "none"
+		}
+		return fmt.Errorf("no server %q in %s (known: %s)", name, path, known)
+	}
+	return relayStdio(ctx, env, name, srv, *maxMsg)
+}
+
+// sanitizeName turns a command's base name into a valid server name.
+func sanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('_')
+		}
+	}
+	out := strings.TrimLeft(b.String(), "._-")
+	if out == "" {
+		out = "server"
+	}
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	return out
+}
+
+// relayStdio serves the IDE on this process's stdio, relaying to srv.
+func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, maxMsg int) error {
+	client := transport.Stdio(maxMsg)
+	logf := logger(env.Stderr)
+	err := proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env), proxy.Options{
+		Name:       name,
+		Middleware: defaultChain(),
+		Logf:       logf,
+	})
+	client.Close()
+	if err != nil {
+		// The reason is already on stderr and, where it mattered, in a JSON-RPC error.
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func defaultChain() []proxy.Middleware {
+	return []proxy.Middleware{proxy.Handshake(), proxy.ToolCalls(nil)}
+}
+
+// dialer returns how to reach srv.
+func dialer(name string, srv config.Server, maxMsg int, env *Env) proxy.Dialer {
+	return func(ctx context.Context) (transport.Conn, error) {
+		if srv.Remote() {
+			return dialRemote(ctx, name, srv, maxMsg)
+		}
+		environ := os.Environ()
+		for k, v := range srv.Env {
+			environ = append(environ, k+"="+v)
+		}
+		p, err := transport.Start(transport.Spec{
+			Name:       name,
+			Argv:       append([]string{srv.Command}, srv.Args...),
+			Dir:        srv.Cwd,
+			Env:        environ,
+			Stderr:     env.Stderr,
+			MaxMessage: maxMsg,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+func dialRemote(ctx context.Context, name string, srv config.Server, maxMsg int) (transport.Conn, error) {
+	return nil, errors.New("remote servers are not supported in this build yet")
+}

@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+)
+
+// ModernVersion is the first MCP version without the initialize handshake.
+const ModernVersion = "2026-07-28"
+
+const (
+	metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
+	metaClientInfo      = "io.modelcontextprotocol/clientInfo"
+	metaClientCaps      = "io.modelcontextprotocol/clientCapabilities"
+)
+
+// PeerInfo is what a session has learnt about the IDE and the server.
+type PeerInfo struct {
+	ClientName         string
+	ClientVersion      string
+	ClientCapabilities json.RawMessage
+	// ProtocolVersion is the version the initialize handshake settled on, or the version
+	// of the latest modern (2026-07-28+) request.
+	ProtocolVersion    string
+	Modern             bool
+	ServerName         string
+	ServerVersion      string
+	ServerCapabilities json.RawMessage
+}
+
+type implementation struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Handshake records client and server information: from the initialize exchange in the
+// 2025-11-25 generation, and from each request's _meta in 2026-07-28. It never changes a
+// message and negotiates nothing itself.
+func Handshake() Middleware {
+	return func(next Handler) Handler {
+		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			switch {
+			case dir == ToServer && m.Kind == jsonrpc.KindRequest && m.Method == "initialize":
+				var p struct {
+					ProtocolVersion string          `json:"protocolVersion"`
+					ClientInfo      implementation  `json:"clientInfo"`
+					Capabilities    json.RawMessage `json:"capabilities"`
+				}
+				if json.Unmarshal(m.Params, &p) == nil {
+					s.updateInfo(func(i *PeerInfo) {
+						i.ClientName, i.ClientVersion = p.ClientInfo.Name, p.ClientInfo.Version
+						i.ClientCapabilities = p.Capabilities
+						i.ProtocolVersion, i.Modern = p.ProtocolVersion, false
+					})
+				}
+			case dir == ToClient && m.Kind == jsonrpc.KindResponse && m.Request != nil && m.Request.Method == "initialize" && m.Result != nil:
+				var r struct {
+					ProtocolVersion string          `json:"protocolVersion"`
+					ServerInfo      implementation  `json:"serverInfo"`
+					Capabilities    json.RawMessage `json:"capabilities"`
+				}
+				if json.Unmarshal(m.Result, &r) == nil {
+					s.updateInfo(func(i *PeerInfo) {
+						i.ServerName, i.ServerVersion = r.ServerInfo.Name, r.ServerInfo.Version
+						i.ServerCapabilities = r.Capabilities
+						i.ProtocolVersion = r.ProtocolVersion
+					})
+				}
+			case dir == ToServer && m.Kind == jsonrpc.KindRequest && (m.Method == "server/discover" || !s.Info().Modern):
+				if meta := RequestMeta(m); meta.ProtocolVersion >= ModernVersion {
+					s.updateInfo(func(i *PeerInfo) {
+						i.Modern, i.ProtocolVersion = true, meta.ProtocolVersion
+						if meta.ClientInfo.Name != "" {
+							i.ClientName, i.ClientVersion = meta.ClientInfo.Name, meta.ClientInfo.Version
+						}
+						i.ClientCapabilities = meta.ClientCapabilities
+					})
+				}
+			}
+			next(s, dir, m)
+		}
+	}
+}
+
+// Meta is the part of a request's params._meta that Airlock reads.
+type Meta struct {
+	ProtocolVersion    string
+	ClientInfo         implementation
+	ClientCapabilities json.RawMessage
+	ProgressToken      json.RawMessage
+}
+
+// RequestMeta extracts _meta from a request's params. Absent fields stay zero.
+func RequestMeta(m *jsonrpc.Message) Meta {
+	var out Meta
+	if len(m.Params) == 0 || m.Params[0] != '{' {
+		return out
+	}
+	raw := jsonrpc.Member(m.Params, "_meta")
+	if raw == nil {
+		return out
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(raw, &meta) != nil {
+		return out
+	}
+	json.Unmarshal(meta[metaProtocolVersion], &out.ProtocolVersion)
+	json.Unmarshal(meta[metaClientInfo], &out.ClientInfo)
+	out.ClientCapabilities = meta[metaClientCaps]
+	out.ProgressToken = meta["progressToken"]
+	return out
+}
+
+// ToolCall is a tools/call request on its way to the server.
+type ToolCall struct {
+	Request   *jsonrpc.Message
+	Name      string
+	Arguments json.RawMessage
+	Meta      Meta
+}
+
+// Verdict is a Gate's answer. A zero Verdict allows the call.
+type Verdict struct {
+	// Refuse, when true, stops the call; the model receives Message as a tool result
+	// with isError set, so it can adapt instead of retrying blind.
+	Refuse  bool
+	Message string
+}
+
+// Gate decides whether a tool call may reach the server. It runs in its own goroutine
+// and may wait (for a person); it must return when ctx is done.
+type Gate func(ctx context.Context, s *Session, call *ToolCall) Verdict
+
+// ToolCalls inspects every tools/call. Calls whose params repeat a key anywhere are
+// refused: the server and Airlock could read different values, which would let a call
+// pass review as one thing and run as another. When gate is non-nil it decides the rest.
+func ToolCalls(gate Gate) Middleware {
+	return func(next Handler) Handler {
+		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			if dir != ToServer || m.Kind != jsonrpc.KindRequest || m.Method != "tools/call" {
+				next(s, dir, m)
+				return
+			}
+			if err := jsonrpc.CheckDuplicateKeys(m.Params); err != nil {
+				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams,
+					fmt.Sprintf("airlock refused an ambiguous tools/call: %v; send each key once", err), nil)
+				return
+			}
+			var p struct {
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments"`
+			}
+			if err := json.Unmarshal(m.Params, &p); err != nil || p.Name == "" {
+				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams, "airlock refused a tools/call without a tool name", nil)
+				return
+			}
+			if gate == nil {
+				next(s, dir, m)
+				return
+			}
+			call := &ToolCall{Request: m, Name: p.Name, Arguments: p.Arguments, Meta: RequestMeta(m)}
+			go func() {
+				v := gate(s.Context(), s, call)
+				if !v.Refuse {
+					next(s, dir, m)
+					return
+				}
+				s.Reply(dir, m, RefusalResult(v.Message))
+			}()
+		}
+	}
+}
+
+// RefusalResult is the tools/call result Airlock returns for a call it did not forward.
+func RefusalResult(message string) map[string]any {
+	return map[string]any{
+		"content": []map[string]any{{"type": "text", "text": message}},
+		"isError": true,
+	}
+}
+
+// ToolsList passes each tools/list result page to observe, which may return a
+// replacement result (to hide tools) or nil to forward the page unchanged.
+func ToolsList(observe func(s *Session, resp *jsonrpc.Message) json.RawMessage) Middleware {
+	return func(next Handler) Handler {
+		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			if dir == ToClient && m.Kind == jsonrpc.KindResponse && m.Result != nil && m.Request != nil && m.Request.Method == "tools/list" {
+				if repl := observe(s, m); repl != nil {
+					if nm, err := jsonrpc.NewResult(m.ID, repl); err == nil {
+						m = nm
+					}
+				}
+			}
+			next(s, dir, m)
+		}
+	}
+}
+
+// Elicitations passes every elicitation/create request from the server to observe
+// before it is forwarded; observe returns false when it answered the request itself.
+func Elicitations(observe func(s *Session, req *jsonrpc.Message) bool) Middleware {
+	return func(next Handler) Handler {
+		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			if dir == ToClient && m.Kind == jsonrpc.KindRequest && m.Method == "elicitation/create" {
+				if !observe(s, m) {
+					return
+				}
+			}
+			next(s, dir, m)
+		}
+	}
+}

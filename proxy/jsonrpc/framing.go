@@ -1,0 +1,206 @@
+package jsonrpc
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// DefaultMaxMessageSize is the default cap on one message: far above anything a legal MCP
+// message needs in practice, low enough that a runaway peer cannot exhaust memory.
+const DefaultMaxMessageSize = 64 << 20
+
+// Reader reads newline-delimited JSON-RPC messages. There is no line-length limit below
+// the configured cap. A Reader is not safe for concurrent use.
+type Reader struct {
+	r   *bufio.Reader
+	max int
+}
+
+// NewReader returns a Reader over r that refuses messages larger than max bytes
+// (DefaultMaxMessageSize when max <= 0).
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxMessageSize
+	}
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// Read returns the next message. A line that is not a valid message yields a
+// *BadMessageError and the Reader stays usable; io.EOF means the stream ended cleanly.
+// Blank lines are skipped.
+func (r *Reader) Read() (*Message, error) {
+	for {
+		line, err := r.line()
+		if err != nil {
+			return nil, err
+		}
+		if len(trimSpace(line)) == 0 {
+			continue
+		}
+		m, err := Parse(line)
+		if m != nil {
+			m.spare = cap(m.Raw) > len(m.Raw)
+		}
+		return m, err
+	}
+}
+
+// line returns the next line without its terminator, in a buffer the caller owns.
+func (r *Reader) line() ([]byte, error) {
+	frag, err := r.r.ReadSlice('\n')
+	if err == nil {
+		// Common case: the whole line is in the buffer. Copy it with one spare byte so a
+		// writer can append the newline without reallocating.
+		n := len(frag) - 1
+		if n > r.max {
+			return nil, r.tooLarge(nil, n)
+		}
+		out := make([]byte, n, n+1)
+		copy(out, frag[:n])
+		return trimCR(out), nil
+	}
+	var full []byte
+	for errors.Is(err, bufio.ErrBufferFull) {
+		if len(full)+len(frag) > r.max {
+			return nil, r.tooLarge(full, len(full)+len(frag))
+		}
+		full = append(full, frag...)
+		frag, err = r.r.ReadSlice('\n')
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if errors.Is(err, io.EOF) {
+		if len(full)+len(frag) == 0 {
+			return nil, io.EOF
+		}
+		// A final message without a newline is still a message.
+		full = append(full, frag...)
+		if len(full) > r.max {
+			return nil, r.tooLarge(nil, len(full))
+		}
+		return trimCR(full), nil
+	}
+	full = append(full, frag[:len(frag)-1]...)
+	if len(full) > r.max {
+		return nil, r.tooLarge(nil, len(full))
+	}
+	return trimCR(full), nil
+}
+
+// tooLarge discards the rest of an oversized line and reports it. head is the start of
+// the line, used to recover the id so the error can answer the right request.
+func (r *Reader) tooLarge(head []byte, n int) error {
+	var id ID
+	if len(head) > 0 {
+		id = sniffID(head)
+	}
+	for {
+		frag, err := r.r.ReadSlice('\n')
+		if len(head) == 0 && len(frag) > 0 {
+			head = frag
+			id = sniffID(head)
+		}
+		if err == nil || !errors.Is(err, bufio.ErrBufferFull) {
+			break
+		}
+	}
+	return &BadMessageError{
+		Code:   CodeMessageTooLarge,
+		Reason: fmt.Sprintf("message too large: more than %d bytes (the limit is %d; raise it with --max-message-size)", max(n, r.max+1), r.max),
+		ID:     id,
+	}
+}
+
+// sniffID finds a top-level "id" member in the first bytes of a message, when it comes
+// before any nested value. It is best effort: the zero ID means not found.
+func sniffID(head []byte) ID {
+	s := scanner{b: head}
+	s.ws()
+	if s.i >= len(head) || head[s.i] != '{' {
+		return ID{}
+	}
+	s.i++
+	for {
+		s.ws()
+		if s.i >= len(head) || head[s.i] != '"' {
+			return ID{}
+		}
+		kstart := s.i
+		if _, err := s.str(); err != nil {
+			return ID{}
+		}
+		key := head[kstart:s.i]
+		s.ws()
+		if s.i >= len(head) || head[s.i] != ':' {
+			return ID{}
+		}
+		s.i++
+		s.ws()
+		vstart := s.i
+		if s.i >= len(head) {
+			return ID{}
+		}
+		if c := head[s.i]; c == '{' || c == '[' {
+			return ID{}
+		}
+		if err := s.value(); err != nil {
+			return ID{}
+		}
+		if string(key) == `"id"` {
+			return recoverID(head[vstart:s.i])
+		}
+		s.ws()
+		if s.i >= len(head) || head[s.i] != ',' {
+			return ID{}
+		}
+		s.i++
+	}
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+// Writer writes newline-delimited messages. It is safe for concurrent use; each message
+// goes out in one Write call so messages never interleave.
+type Writer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+// NewWriter returns a Writer over w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Write writes m followed by a newline.
+func (w *Writer) Write(m *Message) error { return w.write(m.Raw, m.spare) }
+
+// WriteRaw writes one already-encoded message followed by a newline. raw must not
+// contain a newline outside strings (encoded JSON never does).
+func (w *Writer) WriteRaw(raw []byte) error { return w.write(raw, false) }
+
+func (w *Writer) write(raw []byte, spare bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []byte
+	if spare && cap(raw) > len(raw) {
+		// Reader left room for the newline in a buffer it owns; use it and skip a copy.
+		out = raw[:len(raw)+1]
+		out[len(raw)] = '\n'
+	} else {
+		w.buf = append(append(w.buf[:0], raw...), '\n')
+		out = w.buf
+	}
+	_, err := w.w.Write(out)
+	if cap(w.buf) > 1<<20 {
+		w.buf = nil // do not pin a huge buffer after one large message
+	}
+	return err
+}
