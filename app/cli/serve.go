@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/airlock-mcp/airlock/app/config"
+	"github.com/airlock-mcp/airlock/proxy/ingress"
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+)
+
+const defaultServeAddr = "127.0.0.1:3765"
+
+func init() {
+	register(&command{
+		name:  "serve",
+		usage: "serve [--addr 127.0.0.1:PORT] [--print-token] [--no-token]",
+		summary: `Serve every server in $AIRLOCK_HOME/servers.json over streamable HTTP on loopback,
+at http://ADDR/mcp/NAME, for IDEs that prefer URLs. Requests need the bearer token that
+--print-token shows, unless --no-token.`,
+		run: runServe,
+	})
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	c := commands["serve"]
+	fs := newFlags(env, c)
+	addr := fs.String("addr", defaultServeAddr, "loopback `address` to listen on (port 0 picks a free one)")
+	printToken := fs.Bool("print-token", false, "print the bearer token clients must send, and exit")
+	noToken := fs.Bool("no-token", false, "accept requests without a token (for clients that cannot send headers)")
+	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	home, err := config.EnsureHome()
+	if err != nil {
+		return err
+	}
+	token, err := serveToken(home)
+	if err != nil {
+		return err
+	}
+	if *printToken {
+		fmt.Fprintln(env.Stdout, token)
+		return nil
+	}
+	if err := checkLoopback(*addr); err != nil {
+		return usagef("%v", err)
+	}
+	path := config.ServersPath(home)
+	servers, err := config.LoadServers(path)
+	if err != nil {
+		return err
+	}
+	if len(servers.MCPServers) == 0 {
+		return fmt.Errorf("no servers to serve: add some to %s", path)
+	}
+	srv := &ingress.Server{
+		Backends:   map[string]ingress.Backend{},
+		Middleware: defaultChain,
+		MaxMessage: *maxMsg,
+		Logf:       logger(env.Stderr),
+	}
+	if !*noToken {
+		srv.Token = token
+	}
+	for _, name := range servers.Names() {
+		srv.Backends[name] = ingress.Backend{Dial: dialer(name, servers.MCPServers[name], *maxMsg, env)}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(env.Stderr, "airlock serve: listening on %s\n", base)
+	for _, name := range servers.Names() {
+		fmt.Fprintf(env.Stderr, "  %s/mcp/%s\n", base, name)
+	}
+	if *noToken {
+		fmt.Fprintln(env.Stderr, "airlock serve: WARNING: --no-token: any program running as any user on this machine can now use these servers through Airlock without a token. Browsers are still refused (Host and Origin checks).")
+	} else {
+		fmt.Fprintln(env.Stderr, "airlock serve: clients must send \"Authorization: Bearer TOKEN\"; see `airlock serve --print-token`")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	srv.Close() // end sessions first so their open streams finish
+	hs.Shutdown(shutCtx)
+	return nil
+}
+
+// checkLoopback refuses to listen anywhere but a loopback address.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid --addr %q: %v", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing to listen on %q: airlock serve only binds loopback addresses (127.0.0.1, ::1, localhost)", addr)
+	}
+	return nil
+}
+
+// serveToken returns the bearer token for airlock serve, creating it on first use. It is
+// kept in a 0600 file in the 0700 Airlock home.
+func serveToken(home string) (string, error) {
+	path := filepath.Join(home, "serve-token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read serve token: %w", err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("write serve token: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		return "", fmt.Errorf("write serve token: %w", err)
+	}
+	return tok, nil
+}

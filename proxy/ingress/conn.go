@@ -1,0 +1,250 @@
+package ingress
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+)
+
+// stream is one HTTP response that messages are written to: the SSE (or JSON) answer to
+// a POSTed request, or the standalone GET stream.
+type stream struct {
+	out  chan *jsonrpc.Message
+	done chan struct{} // closed when the HTTP handler has returned
+	// key is the id of the request this stream answers, as the relay sees it ("" for GET).
+	key string
+	// orig is the id the client sent, when the conn rewrites ids.
+	orig jsonrpc.ID
+	// general reports whether messages unrelated to a specific request may go here.
+	general bool
+}
+
+func newStream(key string, general bool) *stream {
+	return &stream{out: make(chan *jsonrpc.Message, 64), done: make(chan struct{}), key: key, general: general}
+}
+
+// conn is the IDE side of a relay session whose IDE speaks HTTP. Messages POSTed by the
+// client are queued for Read; messages the relay writes are routed to the HTTP response
+// they belong to. It implements transport.Conn.
+type conn struct {
+	in     chan *jsonrpc.Message
+	closed chan struct{}
+	once   sync.Once
+
+	// rewrite makes the conn give every client request a fresh id before the relay sees
+	// it, and restore the client's id on the way back. Stateless 2026-07-28 requests from
+	// many clients share one backend, so their ids could otherwise collide.
+	rewrite bool
+	nextID  atomic.Int64
+
+	mu         sync.Mutex
+	pending    map[string]*stream // request key → the stream that gets its response
+	progress   map[string]*stream // progress token → stream
+	open       []*stream          // general POST streams, oldest first
+	standalone *stream
+	backlog    []*jsonrpc.Message
+	lastSeen   atomic.Int64 // unix nanos of the last HTTP activity
+}
+
+const maxBacklog = 1024
+
+func newConn(rewrite bool) *conn {
+	return &conn{
+		in:       make(chan *jsonrpc.Message, 64),
+		closed:   make(chan struct{}),
+		rewrite:  rewrite,
+		pending:  make(map[string]*stream),
+		progress: make(map[string]*stream),
+	}
+}
+
+// Read implements transport.Conn.
+func (c *conn) Read() (*jsonrpc.Message, error) {
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-c.closed:
+		return nil, io.EOF
+	}
+}
+
+// Close implements transport.Conn.
+func (c *conn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+// submit hands a message from the client to the relay. For a request, s is the stream
+// that will carry its answer. It returns false when the conn is closed.
+func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessage) bool {
+	if m.Kind == jsonrpc.KindRequest && s != nil {
+		key := m.ID.String()
+		if c.rewrite {
+			s.orig = m.ID
+			id := jsonrpc.StringID("http/" + strconv.FormatInt(c.nextID.Add(1), 10))
+			nm, err := withID(m, id)
+			if err != nil {
+				return false
+			}
+			m, key = nm, id.String()
+		}
+		s.key = key
+		c.mu.Lock()
+		c.pending[key] = s
+		if len(progressToken) > 0 {
+			c.progress[string(progressToken)] = s
+		}
+		if s.general {
+			c.open = append(c.open, s)
+			c.flushBacklogLocked(s)
+		}
+		c.mu.Unlock()
+	}
+	select {
+	case c.in <- m:
+		return true
+	case <-c.closed:
+		return false
+	}
+}
+
+// release forgets a stream whose HTTP handler is returning. It reports whether the
+// stream's request was still unanswered.
+func (c *conn) release(s *stream) (unanswered bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.key != "" && c.pending[s.key] == s {
+		delete(c.pending, s.key)
+		unanswered = true
+	}
+	for k, ps := range c.progress {
+		if ps == s {
+			delete(c.progress, k)
+		}
+	}
+	for i, o := range c.open {
+		if o == s {
+			c.open = append(c.open[:i], c.open[i+1:]...)
+			break
+		}
+	}
+	if c.standalone == s {
+		c.standalone = nil
+	}
+	return unanswered
+}
+
+// attachStandalone makes s the GET stream. It reports false if one is already open.
+func (c *conn) attachStandalone(s *stream) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.standalone != nil {
+		return false
+	}
+	c.standalone = s
+	c.flushBacklogLocked(s)
+	return true
+}
+
+func (c *conn) flushBacklogLocked(s *stream) {
+	for len(c.backlog) > 0 {
+		select {
+		case s.out <- c.backlog[0]:
+			c.backlog = c.backlog[1:]
+		default:
+			return
+		}
+	}
+}
+
+// Write implements transport.Conn: it routes a message from the relay to the stream it
+// belongs to. A response goes to its request's stream; progress to the stream of the
+// request that asked for it; a 2026-07-28 subscription notification to its listen
+// stream; anything else to the newest open POST stream, else the GET stream, else a
+// bounded backlog that the next stream receives.
+func (c *conn) Write(m *jsonrpc.Message) error {
+	var target *stream
+	c.mu.Lock()
+	switch m.Kind {
+	case jsonrpc.KindResponse:
+		key := m.ID.String()
+		target = c.pending[key]
+		delete(c.pending, key)
+		if target == nil {
+			c.mu.Unlock()
+			return nil // nobody is waiting: the client went away
+		}
+		if c.rewrite {
+			if nm, err := withID(m, target.orig); err == nil {
+				m = nm
+			}
+		}
+	default:
+		target = c.routeLocked(m)
+		if target == nil {
+			if len(c.backlog) < maxBacklog {
+				c.backlog = append(c.backlog, m)
+			}
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	select {
+	case target.out <- m:
+	case <-target.done:
+	case <-c.closed:
+	}
+	return nil
+}
+
+func (c *conn) routeLocked(m *jsonrpc.Message) *stream {
+	if m.Kind == jsonrpc.KindNotification && len(m.Params) > 0 {
+		switch m.Method {
+		case "notifications/progress":
+			if tok := jsonrpc.Member(m.Params, "progressToken"); tok != nil {
+				if s := c.progress[string(tok)]; s != nil {
+					return s
+				}
+			}
+		default:
+			if meta := jsonrpc.Member(m.Params, "_meta"); meta != nil {
+				if sub := jsonrpc.Member(meta, "io.modelcontextprotocol/subscriptionId"); sub != nil {
+					if s := c.pending[string(sub)]; s != nil {
+						return s
+					}
+				}
+			}
+		}
+	}
+	if n := len(c.open); n > 0 {
+		return c.open[n-1]
+	}
+	return c.standalone
+}
+
+// withID returns m with its id replaced.
+func withID(m *jsonrpc.Message, id jsonrpc.ID) (*jsonrpc.Message, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(m.Raw, &obj); err != nil {
+		return nil, err
+	}
+	obj["id"] = id.Raw()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	nm, err := jsonrpc.Parse(bytes.TrimRight(buf.Bytes(), "\n"))
+	if err != nil {
+		return nil, err
+	}
+	nm.Request = m.Request
+	return nm, nil
+}
