@@ -1,0 +1,275 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// minKnownLen is the shortest known secret value that is redacted; shorter
+// values would match ordinary text everywhere.
+const minKnownLen = 4
+
+// Redactor removes secrets from text and JSON before they are logged: the
+// Known values, token-shaped strings, and the values of fields whose names
+// say they hold a secret.
+//
+// The zero Redactor redacts by pattern only. Known must not be modified
+// after the first call; build a new Redactor instead. A Redactor is safe for
+// concurrent use.
+type Redactor struct {
+	// Known holds secret values (for example every value in the keyring).
+	// Values shorter than 4 bytes are ignored.
+	Known []string
+
+	once   sync.Once
+	known  *strings.Replacer // nil if no usable Known values
+	number map[string]bool   // Known values that are valid JSON numbers
+}
+
+func (r *Redactor) init() {
+	r.once.Do(func() {
+		var olds []string
+		seen := map[string]bool{}
+		addForm := func(s string) {
+			if len(s) >= minKnownLen && !seen[s] {
+				seen[s] = true
+				olds = append(olds, s)
+			}
+		}
+		for _, k := range r.Known {
+			if len(k) < minKnownLen {
+				continue
+			}
+			addForm(k)
+			// The same value as it appears inside a JSON string or a URL.
+			if b, err := json.Marshal(k); err == nil {
+				addForm(string(b[1 : len(b)-1]))
+			}
+			addForm(url.QueryEscape(k))
+			addForm(url.PathEscape(k))
+			if json.Valid([]byte(k)) && strings.IndexFunc(k, func(c rune) bool { return !strings.ContainsRune("0123456789.eE+-", c) }) < 0 {
+				if r.number == nil {
+					r.number = map[string]bool{}
+				}
+				r.number[k] = true
+			}
+		}
+		if len(olds) == 0 {
+			return
+		}
+		// strings.Replacer prefers the earlier argument at the same position:
+		// put longer values first so a secret that contains another is
+		// replaced whole.
+		slices.SortFunc(olds, func(a, b string) int { return len(b) - len(a) })
+		args := make([]string, 0, 2*len(olds))
+		for _, o := range olds {
+			args = append(args, o, "[REDACTED:keyring]")
+		}
+		r.known = strings.NewReplacer(args...)
+	})
+}
+
+// pattern is a token shape and its replacement template. The regexp runs
+// only if the text contains one of hints (a cheap pre-check; most text has
+// none of them).
+type pattern struct {
+	hints []string
+	re    *regexp.Regexp
+	repl  string
+}
+
+// patterns run in order; earlier ones see the text first.
+var patterns = []pattern{
+	{[]string{"-----BEGIN"}, regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), "[REDACTED:private-key]"},
+	{[]string{"://"}, regexp.MustCompile(`\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#:@"'<>]*):[^\s/?#@"'<>]+@`), "${1}:[REDACTED:url-password]@"},
+	{[]string{"gh", "github_pat_"}, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), "[REDACTED:github-token]"},
+	{[]string{"sk-ant-"}, regexp.MustCompile(`\bsk-ant-[A-Za-z0-9_-]{16,}`), "[REDACTED:anthropic-key]"},
+	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}`), "[REDACTED:openai-key]"},
+	{[]string{"xox"}, regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{8,}`), "[REDACTED:slack-token]"},
+	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), "[REDACTED:aws-access-key]"},
+	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[A-Za-z0-9_-]{35}`), "[REDACTED:google-api-key]"},
+	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}`), "[REDACTED:jwt]"},
+	{[]string{"earer", "EARER"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}`), "${1} [REDACTED:bearer-token]"},
+	// NAME=value and "name": "value" where the name says secret, as in
+	// command lines, env assignments, query strings and JSON held in text.
+	{[]string{"=", ":"}, regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;{}\[\]][^\s"'&,;{}\[\]]*`), "${1}[REDACTED:secret]"},
+}
+
+// RedactString returns s with known secret values and token-shaped strings
+// replaced by markers such as "[REDACTED:github-token]".
+func (r *Redactor) RedactString(s string) string {
+	if s == "" {
+		return s
+	}
+	r.init()
+	if r.known != nil {
+		s = r.known.Replace(s)
+	}
+	for _, p := range patterns {
+		for _, h := range p.hints {
+			if strings.Contains(s, h) {
+				s = p.re.ReplaceAllString(s, p.repl)
+				break
+			}
+		}
+	}
+	return s
+}
+
+// RedactJSON returns a copy of the JSON value raw with secrets removed: every
+// string (and object key) goes through RedactString, strings that themselves
+// hold a JSON object or array are redacted structurally, and the value of
+// any field whose name looks like a secret (password, token, api_key,
+// private_key, authorization, cookie, credentials, ...; at any depth,
+// case-insensitive) is replaced whole. Booleans, null and empty strings under
+// such names are kept. The result has sorted keys. Input that is not valid
+// JSON is redacted as text and returned as a JSON string.
+func (r *Redactor) RedactJSON(raw json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return raw
+	}
+	r.init()
+	v, err := decodeJSON(raw)
+	if err != nil {
+		b, _ := encodeJSON(r.RedactString(string(raw)))
+		return b
+	}
+	b, err := encodeJSON(r.walk(v, 0))
+	if err != nil { // cannot happen for decoded values
+		b, _ = encodeJSON("[REDACTED:unencodable]")
+	}
+	return b
+}
+
+// maxNest bounds recursion into JSON held inside JSON strings.
+const maxNest = 8
+
+func (r *Redactor) walk(v any, nest int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			rk := r.RedactString(k)
+			if secretField(k) && !harmless(val) {
+				out[rk] = "[REDACTED:secret-field]"
+				continue
+			}
+			out[rk] = r.walk(val, nest)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = r.walk(e, nest)
+		}
+		return out
+	case string:
+		if nest < maxNest {
+			if t := strings.TrimSpace(x); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
+				if inner, err := decodeJSON([]byte(t)); err == nil {
+					if b, err := encodeJSON(r.walk(inner, nest+1)); err == nil {
+						return string(b)
+					}
+				}
+			}
+		}
+		return r.RedactString(x)
+	case json.Number:
+		if r.number[x.String()] {
+			return "[REDACTED:keyring]"
+		}
+		return x
+	default:
+		return x
+	}
+}
+
+// harmless reports whether a value under a secret-looking name cannot hold a
+// secret: null, a boolean or the empty string.
+func harmless(v any) bool {
+	switch x := v.(type) {
+	case nil, bool:
+		return true
+	case string:
+		return x == ""
+	}
+	return false
+}
+
+// secretLastWords are words that make a field secret when they end its name
+// ("private_key", "X-Api-Key", "clientSecret"); secretAnyWords do so anywhere
+// ("password_confirmation").
+var (
+	secretLastWords = map[string]bool{
+		"password": true, "passwd": true, "passphrase": true, "pwd": true,
+		"secret": true, "secrets": true, "token": true, "key": true, "apikey": true,
+		"authorization": true, "cookie": true, "cookies": true, "credential": true,
+		"credentials": true, "bearer": true, "privatekey": true, "accesstoken": true,
+	}
+	secretAnyWords = map[string]bool{
+		"password": true, "passwd": true, "passphrase": true, "credential": true,
+		"credentials": true, "authorization": true,
+	}
+)
+
+// secretField reports whether a JSON field name looks like it holds a secret.
+// Names are split into words at non-alphanumerics and camelCase boundaries,
+// so "key" matches "api_key", "apiKey" and "X-Api-Key" but not "keyboard" or
+// "key_id".
+func secretField(name string) bool {
+	words := splitWords(name)
+	if len(words) == 0 {
+		return false
+	}
+	if secretLastWords[words[len(words)-1]] {
+		return true
+	}
+	for _, w := range words {
+		if secretAnyWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// splitWords lower-cases name and splits it into words.
+func splitWords(name string) []string {
+	var words []string
+	rs := []rune(name)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, strings.ToLower(string(rs[start:end])))
+		}
+		start = -1
+	}
+	for i, c := range rs {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsUpper(c) && unicode.IsLower(prev):
+			// fooBar
+			flush(i)
+			start = i
+		case unicode.IsUpper(c) && unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
+			// APIKey: split before the K
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(rs))
+	return words
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Fake credentials in the shapes real ones have.
+const (
+	ghToken   = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+	ghPAT     = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
+	antKey    = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+	oaiKey    = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
+	slackTok  = "xoxb-1234567890-abcdefghijkl"
+	awsKey    = "AKIAIOSFODNN7EXAMPLE"
+	googleKey = "AIzaSyA1234567890abcdefghijklmnopqrstuv"
+	jwt       = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl"
+	pemKey    = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1234\nabcd==\n-----END RSA PRIVATE KEY-----"
+	known     = "correct-horse-battery"
+)
+
+func TestRedactString(t *testing.T) {
+	r := &Redactor{Known: []string{known, "abc", "", "p\"q\\r-secret-with-quote"}}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"github token", "token " + ghToken + " end", "token [REDACTED:github-token] end"},
+		{"github pat", ghPAT, "[REDACTED:github-token]"},
+		{"anthropic", "key=" + antKey, "key=[REDACTED:anthropic-key]"},
+		{"openai", "use " + oaiKey, "use [REDACTED:openai-key]"},
+		{"slack", slackTok, "[REDACTED:slack-token]"},
+		{"aws", "id " + awsKey + ".", "id [REDACTED:aws-access-key]."},
+		{"google", googleKey, "[REDACTED:google-api-key]"},
+		{"jwt", "jwt " + jwt, "jwt [REDACTED:jwt]"},
+		{"bearer", "Authorization: Bearer abc.def-ghi_123", "Authorization: Bearer [REDACTED:bearer-token]"},
+		{"pem", "key:\n" + pemKey + "\nafter", "key:\n[REDACTED:private-key]\nafter"},
+		{"pem unterminated", "-----BEGIN PRIVATE KEY-----\nMIIE", "[REDACTED:private-key]"},
+		{"url password", "git clone https://bob:s3cr3t@example.com/x.git", "git clone https://bob:[REDACTED:url-password]@example.com/x.git"},
+		{"url no password", "https://bob@example.com/a:b@c", "https://bob@example.com/a:b@c"},
+		{"env assignment", "GITHUB_TOKEN=abc123 npx server", "GITHUB_TOKEN=[REDACTED:secret] npx server"},
+		{"flag", "--db-password=hunter22 --verbose", "--db-password=[REDACTED:secret] --verbose"},
+		{"query string", "https://x.test/cb?code=1&access_token=zzz9&x=1", "https://x.test/cb?code=1&access_token=[REDACTED:secret]&x=1"},
+		{"known value", "echo " + known + "!", "echo [REDACTED:keyring]!"},
+		{"known value json escaped", `{"v":"p\"q\\r-secret-with-quote"}`, `{"v":"[REDACTED:keyring]"}`},
+		{"short known ignored", "abc abc", "abc abc"},
+		{"plain text untouched", "read_file /etc/hosts: tier 0", "read_file /etc/hosts: tier 0"},
+		{"task- is not sk-", "task-abcdefghijklmnopqrstuvwxyz", "task-abcdefghijklmnopqrstuvwxyz"},
+		{"idempotent", "token [REDACTED:github-token]", "token [REDACTED:github-token]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.RedactString(tt.in)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("RedactString(%q) (-want +got):\n%s", tt.in, diff)
+			}
+			if again := r.RedactString(got); again != got {
+				t.Errorf("not idempotent: %q -> %q", got, again)
+			}
+		})
+	}
+}
+
+func TestSecretField(t *testing.T) {
+	tests := map[string]bool{
+		"password": true, "Password": true, "db_password": true, "passwd": true,
+		"password_confirmation": true, "token": true, "access_token": true, "refreshToken": true,
+		"secret": true, "client_secret": true, "clientSecret": true, "api_key": true, "apiKey": true,
+		"APIKEY": true, "APIKey": true, "X-Api-Key": true, "key": true, "private_key": true,
+		"privateKey": true, "secretAccessKey": true, "Authorization": true, "proxy-authorization": true,
+		"cookie": true, "Set-Cookie": true, "credentials": true, "credential": true,
+		"keyboard": false, "key_id": false, "monkey": false, "keys_count": false, "max_tokens": false,
+		"path": false, "author": false, "tokenizer": false, "secretary": false, "": false,
+	}
+	for name, want := range tests {
+		if got := secretField(name); got != want {
+			t.Errorf("secretField(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestRedactJSON(t *testing.T) {
+	r := &Redactor{Known: []string{known, "424242"}}
+	tests := []struct {
+		name, in, want string
+	}{
+		{
+			name: "secret fields at any depth",
+			in:   `{"user":"bob","Password":"pw1","nested":{"list":[{"api_key":"k1"},{"KEY":{"a":1}}],"keyboard":"qwerty"}}`,
+			want: `{"Password":"[REDACTED:secret-field]","nested":{"keyboard":"qwerty","list":[{"api_key":"[REDACTED:secret-field]"},{"KEY":"[REDACTED:secret-field]"}]},"user":"bob"}`,
+		},
+		{
+			name: "harmless values under secret names kept",
+			in:   `{"token":null,"secret":false,"password":""}`,
+			want: `{"password":"","secret":false,"token":null}`,
+		},
+		{
+			name: "tokens in arrays",
+			in:   `{"args":["--x","` + ghToken + `",["` + slackTok + `"]]}`,
+			want: `{"args":["--x","[REDACTED:github-token]",["[REDACTED:slack-token]"]]}`,
+		},
+		{
+			name: "escaped strings",
+			in:   `{"q":"ghp\u005faBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789","k":"correct\u002dhorse-battery"}`,
+			want: `{"k":"[REDACTED:keyring]","q":"[REDACTED:github-token]"}`,
+		},
+		{
+			name: "json inside a string",
+			in:   `{"body":"{\"password\":\"hunter2\",\"n\":1}"}`,
+			want: `{"body":"{\"n\":1,\"password\":\"[REDACTED:secret-field]\"}"}`,
+		},
+		{
+			name: "secret in key",
+			in:   `{"` + ghToken + `":1}`,
+			want: `{"[REDACTED:github-token]":1}`,
+		},
+		{
+			name: "known numeric value",
+			in:   `{"pin":424242,"n":4242}`,
+			want: `{"n":4242,"pin":"[REDACTED:keyring]"}`,
+		},
+		{
+			name: "pem in string",
+			in:   `{"content":` + mustJSON(pemKey) + `}`,
+			want: `{"content":"[REDACTED:private-key]"}`,
+		},
+		{
+			name: "invalid json redacted as text",
+			in:   `{"token": "` + ghToken,
+			want: `"{\"token\": \"[REDACTED:github-token]"`,
+		},
+		{
+			name: "html characters kept",
+			in:   `{"q":"a<b>&c"}`,
+			want: `{"q":"a<b>&c"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(r.RedactJSON(json.RawMessage(tt.in)))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("RedactJSON (-want +got):\n%s", diff)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Errorf("RedactJSON returned invalid JSON %s", got)
+			}
+		})
+	}
+}
+
+// TestRedactJSONNoSecretSurvives builds a document holding every kind of
+// secret in several encodings and checks none of them is left.
+func TestRedactJSONNoSecretSurvives(t *testing.T) {
+	secrets := []string{ghToken, ghPAT, antKey, oaiKey, slackTok, awsKey, googleKey, jwt, known, "hunter2", "s3cr3t"}
+	doc := map[string]any{
+		"a": []any{ghToken, map[string]any{"deep": []any{[]any{antKey}}}},
+		"b": "Bearer " + jwt,
+		"c": "https://me:s3cr3t@host/",
+		"d": map[string]any{"headers": map[string]any{"Cookie": "sid=abc", "X-Api-Key": googleKey}},
+		"e": mustJSON(map[string]any{"password": "hunter2", "t": slackTok}),
+		"f": "aws " + awsKey + " and " + oaiKey + " and " + ghPAT,
+		"g": "my " + known + " value",
+	}
+	raw, err := json.Marshal(doc) // escapes <>& and so on
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string((&Redactor{Known: []string{known}}).RedactJSON(raw))
+	for _, s := range secrets {
+		if strings.Contains(got, s) {
+			t.Errorf("%q survived: %s", s, got)
+		}
+	}
+	if strings.Contains(got, "sid=abc") {
+		t.Errorf("cookie survived: %s", got)
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
