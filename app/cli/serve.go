@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/airlock-mcp/airlock/app/config"
+	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/ingress"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 )
@@ -68,9 +69,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if len(servers.MCPServers) == 0 {
 		return fmt.Errorf("no servers to serve: add some to %s", path)
 	}
+	cons, err := openConsent(env)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
 	srv := &ingress.Server{
 		Backends:   map[string]ingress.Backend{},
-		Middleware: defaultChain,
+		Middleware: func(name string) []proxy.Middleware { return cons.chain(name, logger(env.Stderr)) },
 		MaxMessage: *maxMsg,
 		Logf:       logger(env.Stderr),
 	}

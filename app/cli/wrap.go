@@ -148,22 +148,26 @@ func sanitizeName(s string) string {
 // relayStdio serves the IDE on this process's stdio, relaying to srv.
 func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, maxMsg int) error {
 	client := transport.Stdio(maxMsg)
+	defer client.Close()
 	logf := logger(env.Stderr)
-	err := proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env), proxy.Options{
+	c, err := openConsent(env)
+	if err != nil {
+		// Fail closed: without its policy or log Airlock must not relay unguarded.
+		logf("airlock: %v", err)
+		proxy.Refuse(ctx, client, fmt.Errorf("airlock cannot guard server %q: %w", name, err))
+		return &exitError{code: 1}
+	}
+	defer c.Close()
+	err = proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env), proxy.Options{
 		Name:       name,
-		Middleware: defaultChain(),
+		Middleware: c.chain(name, logf),
 		Logf:       logf,
 	})
-	client.Close()
 	if err != nil {
 		// The reason is already on stderr and, where it mattered, in a JSON-RPC error.
 		return &exitError{code: 1}
 	}
 	return nil
-}
-
-func defaultChain() []proxy.Middleware {
-	return []proxy.Middleware{proxy.Handshake(), proxy.ToolCalls(nil)}
 }
 
 // dialer returns how to reach srv.

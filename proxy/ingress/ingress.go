@@ -33,8 +33,9 @@ type Server struct {
 	Backends map[string]Backend
 	// Token, when not empty, must arrive as "Authorization: Bearer TOKEN".
 	Token string
-	// Middleware returns the interceptor chain for a new relay session.
-	Middleware func() []proxy.Middleware
+	// Middleware returns the interceptor chain for a new relay session with the server
+	// name; nil means plain relaying.
+	Middleware func(name string) []proxy.Middleware
 	// MaxMessage caps one POSTed message (jsonrpc.DefaultMaxMessageSize when 0).
 	MaxMessage int
 	// IdleTimeout ends a stateful session with no HTTP activity for this long (30 min
@@ -455,7 +456,7 @@ func (s *Server) start(name string, backend Backend, modern bool) (*session, err
 	c.lastSeen.Store(time.Now().UnixNano())
 	var mw []proxy.Middleware
 	if s.Middleware != nil {
-		mw = s.Middleware()
+		mw = s.Middleware(name)
 	}
 	ss := &session{id: newSessionID(), name: name, conn: c, ended: make(chan struct{}), modern: modern}
 	ss.relay = proxy.NewSession(s.ctx, c, server, proxy.Options{Name: name, Middleware: mw, Logf: s.Logf})

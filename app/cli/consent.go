@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"github.com/airlock-mcp/airlock/consent/client"
+	"github.com/airlock-mcp/airlock/consent/policy"
+	"github.com/airlock-mcp/airlock/proxy"
+	"github.com/airlock-mcp/airlock/proxy/guard"
+	"github.com/airlock-mcp/airlock/store"
+)
+
+// consent is what a proxy needs to guard its sessions: the policy, the decision log and
+// the way to the broker.
+type consent struct {
+	paths  paths
+	policy *policy.Policy
+	log    *store.Log
+	broker *client.Client
+}
+
+func openConsent(env *Env) (*consent, error) {
+	p, err := homePaths()
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.Load(p.policy)
+	if err != nil {
+		return nil, err
+	}
+	lg, err := openLog(p)
+	if err != nil {
+		return nil, err
+	}
+	return &consent{paths: p, policy: pol, log: lg, broker: &client.Client{Socket: p.socket}}, nil
+}
+
+func (c *consent) Close() error { return c.log.Close() }
+
+// chain returns the interceptors for one session with server name.
+func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middleware {
+	g := &guard.Guard{
+		Server: name,
+		Policy: c.policy,
+		Asker:  c.broker,
+		Log:    c.log,
+		Redact: c.log.Redactor().RedactJSON,
+		Logf:   logf,
+	}
+	return append([]proxy.Middleware{proxy.Handshake()}, g.Middleware()...)
+}

@@ -1,0 +1,309 @@
+package risk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Limits on the work done per call, whatever the size of the arguments.
+const (
+	maxTokens      = 20000    // JSON tokens read
+	maxStringScan  = 16 << 10 // bytes of one string that are pattern-matched
+	maxTotalScan   = 1 << 20  // bytes pattern-matched in all
+	maxPathDepth   = 32       // nesting depth shown in argument paths
+	maxExcerptRune = 40
+)
+
+type finding struct {
+	kind  string
+	tier  Tier
+	path  string
+	text  string
+	count int
+}
+
+// scanner walks the arguments and collects findings, one per kind (with a count).
+type scanner struct {
+	name     nameInfo
+	findings []*finding
+	byKind   map[string]*finding
+	scanned  int
+	stopped  bool
+}
+
+func (s *scanner) add(kind string, t Tier, path, text string) {
+	if f := s.byKind[kind]; f != nil {
+		f.count++
+		if t > f.tier {
+			f.tier, f.path, f.text = t, path, text
+		}
+		return
+	}
+	f := &finding{kind: kind, tier: t, path: path, text: text, count: 1}
+	s.byKind[kind] = f
+	s.findings = append(s.findings, f)
+}
+
+// writeTier is the tier for something dangerous to write: 3 when the tool writes
+// (or its effect is unknown), else lo.
+func (s *scanner) writeTier(lo Tier) Tier {
+	if s.name.effect >= Write {
+		return Destructive
+	}
+	return lo
+}
+
+// argumentReasons walks args and returns the argument reasons.
+func argumentReasons(args json.RawMessage, n nameInfo) []Reason {
+	trimmed := bytes.TrimSpace(args)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return nil
+	}
+	s := &scanner{name: n, byKind: map[string]*finding{}}
+	s.walk(trimmed)
+	var rs []Reason
+	for _, f := range s.findings {
+		text := f.text
+		if f.count > 1 {
+			text += fmt.Sprintf(" (and %d more)", f.count-1)
+		}
+		rs = append(rs, Reason{SourceArgument, f.tier, text})
+	}
+	return rs
+}
+
+type frame struct {
+	obj       bool
+	path      string
+	depth     int
+	field     string // the member name, or for arrays the nearest enclosing one
+	key       string // current member name (objects)
+	expectKey bool
+	idx       int
+}
+
+func (s *scanner) walk(data []byte) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*frame
+	valuePath := func() (path, field string, depth int) {
+		if len(stack) == 0 {
+			return "arguments", "", 0
+		}
+		top := stack[len(stack)-1]
+		if top.depth >= maxPathDepth {
+			return top.path, top.field, top.depth + 1
+		}
+		if top.obj {
+			return joinKey(top.path, top.key), top.key, top.depth + 1
+		}
+		return top.path + "[" + strconv.Itoa(top.idx) + "]", top.field, top.depth + 1
+	}
+	consumed := func() {
+		if len(stack) == 0 {
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.obj {
+			top.expectKey = true
+		} else {
+			top.idx++
+		}
+	}
+	for tokens := 0; ; tokens++ {
+		if tokens == maxTokens {
+			s.add("truncated", Write, "arguments", fmt.Sprintf(
+				"arguments are too large to check fully; only the first %d JSON tokens were scanned", maxTokens))
+			return
+		}
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) && len(stack) == 0 {
+			return
+		}
+		if err != nil { // io.EOF with open objects or arrays is truncated JSON
+			s.add("invalid", Write, "arguments", "arguments are not valid JSON, so they could not be checked")
+			return
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				p, f, depth := valuePath()
+				if depth > maxPathDepth {
+					p += "…"
+				}
+				stack = append(stack, &frame{obj: d == '{', path: p, field: f, depth: depth, expectKey: d == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				consumed()
+			}
+			continue
+		}
+		if len(stack) > 0 {
+			if top := stack[len(stack)-1]; top.obj && top.expectKey {
+				key, _ := tok.(string)
+				top.key, top.expectKey = key, false
+				s.checkString(joinKey(top.path, key)+" (a key)", "", key)
+				if s.stopped {
+					return
+				}
+				continue
+			}
+		}
+		p, field, _ := valuePath()
+		switch v := tok.(type) {
+		case string:
+			s.checkString(p, field, v)
+		case json.Number:
+			s.checkNumber(p, field, v)
+		}
+		if s.stopped {
+			return
+		}
+		consumed()
+	}
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func joinKey(path, key string) string {
+	if identRE.MatchString(key) {
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(excerpt(key)) + "]"
+}
+
+func excerpt(s string) string {
+	rs := []rune(s)
+	if len(rs) > maxExcerptRune {
+		return string(rs[:maxExcerptRune]) + "…"
+	}
+	return s
+}
+
+var moneyFields = map[string]bool{"amount": true, "price": true, "total": true, "cost": true,
+	"fee": true, "subtotal": true, "payment": true, "charge": true, "refund": true}
+
+var recipientFields = map[string]bool{"to": true, "cc": true, "bcc": true, "recipient": true,
+	"recipients": true, "email": true, "emails": true, "phone": true, "phones": true,
+	"mobile": true}
+
+func fieldHas(field string, set map[string]bool) bool {
+	for _, t := range tokenize(field) {
+		if set[t] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) checkNumber(path, field string, n json.Number) {
+	if field == "" || !fieldHas(field, moneyFields) {
+		return
+	}
+	if f, err := n.Float64(); err == nil && f == 0 {
+		return
+	}
+	s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s is an amount of money (%s)", path, n))
+}
+
+var (
+	emailRE = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}`)
+	phoneRE = regexp.MustCompile(`^\+?[0-9][0-9 ().-]{5,}[0-9]$`)
+	numRE   = regexp.MustCompile(`^\s*-?[0-9][0-9,]*(\.[0-9]+)?\s*$`)
+	moneyRE = regexp.MustCompile(`[$€£¥₹₩₿]\s?[0-9][0-9,]*(\.[0-9]+)?|\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|BTC|ETH|USDC|USDT)\s?[0-9][0-9,]*(\.[0-9]+)?\b|\b[0-9][0-9,]*(\.[0-9]+)?\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|BTC|ETH|USDC|USDT)\b`)
+)
+
+type pattern struct {
+	re   *regexp.Regexp
+	what string
+}
+
+var sensitivePaths = []pattern{
+	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.ssh([/\\]|$)`), "points into ~/.ssh"},
+	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.aws([/\\]|$)`), "points into ~/.aws"},
+	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.gnupg([/\\]|$)`), "points into ~/.gnupg"},
+	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.kube([/\\]|$)`), "points into ~/.kube"},
+	{regexp.MustCompile(`(?i)(^|[/\\\s"'=])\.env(rc|\.[a-z0-9_.-]+)?($|[/\\\s"'])`), "names a .env file"},
+	{regexp.MustCompile(`(?i)/etc/(shadow|gshadow|sudoers)`), "names a system password or sudo file"},
+	{regexp.MustCompile(`(?i)\bid_(rsa|dsa|ecdsa|ed25519)\b`), "names an SSH private key"},
+	{regexp.MustCompile(`(?i)\.(pem|p12|pfx)($|[\s"'])`), "names a key or certificate file"},
+	{regexp.MustCompile(`(?i)(^|[/\\])(\.netrc|\.git-credentials|\.pgpass|\.npmrc|\.pypirc|credentials\.json)($|[\s"'])|\.docker[/\\]config\.json|\.config[/\\]gcloud|(^|[/\\])\.azure([/\\]|$)`), "names a credentials file"},
+	{regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`), "contains a private key"},
+}
+
+var shellPatterns = []pattern{
+	{regexp.MustCompile(`(?i)\brm\s+(-{1,2}[a-z-]+\s+)*(-[a-z]*[rf][a-z]*|--recursive|--force)\b`), "deletes files recursively or by force (rm -rf)"},
+	{regexp.MustCompile(`(?i)\bmkfs(\.[a-z0-9]+)?\b`), "formats a file system (mkfs)"},
+	{regexp.MustCompile(`(?i)\bdd\s+[^|;&\n]*\bof=`), "writes raw to a device or file (dd of=)"},
+	{regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(ba|z|k|da|fi)?sh\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)\b`), "pipes a download into a shell"},
+	{regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*sudo\s`), "runs a command as root (sudo)"},
+	{regexp.MustCompile(`:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:`), "is a fork bomb"},
+	{regexp.MustCompile(`(?i)>\s*/dev/(sd[a-z]|nvme|disk|hd[a-z])`), "writes over a disk device"},
+	{regexp.MustCompile(`(?i)\bchmod\s+(-R\s+)?[0-7]?777\b`), "makes files writable by everyone (chmod 777)"},
+	{regexp.MustCompile(`(?i)\bgit\s+push\b[^;&|\n]*\s(--force|-f)\b`), "force-pushes with git"},
+	{regexp.MustCompile(`(?i)\bgit\s+reset\s+--hard\b`), "discards work with git reset --hard"},
+}
+
+func (s *scanner) checkString(path, field, v string) {
+	if len(v) > maxStringScan {
+		s.add("long", Write, path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
+		v = v[:maxStringScan]
+	}
+	s.scanned += len(v)
+	if s.scanned > maxTotalScan {
+		s.add("truncated", Write, "arguments", fmt.Sprintf(
+			"arguments are too large to check fully; only the first %d KiB of text was scanned", maxTotalScan>>10))
+		s.stopped = true
+		return
+	}
+	for _, r := range v {
+		if isBidi(r) {
+			s.add("bidi", Write, path, fmt.Sprintf("argument %s contains hidden bidi control characters that can disguise its text", path))
+			break
+		}
+	}
+	v, _ = stripHidden(v)
+
+	for _, p := range sensitivePaths {
+		if p.re.MatchString(v) {
+			t := s.writeTier(SensitiveRead)
+			text := fmt.Sprintf("argument %s %s", path, p.what)
+			if t == Destructive {
+				text += ", and the tool may change it"
+			}
+			s.add("path:"+p.what, t, path, text)
+		}
+	}
+	for _, p := range shellPatterns {
+		if p.re.MatchString(v) {
+			s.add("shell:"+p.what, Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
+		}
+	}
+	if kind, t, what := classifySQL(v); t > SafeRead {
+		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
+	}
+	if field != "" && fieldHas(field, moneyFields) && numRE.MatchString(v) {
+		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s is an amount of money (%s)", path, excerpt(strings.TrimSpace(v))))
+	} else if m := moneyRE.FindString(v); m != "" {
+		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s mentions an amount of money (%s)", path, m))
+	}
+	if field != "" && fieldHas(field, recipientFields) {
+		addr := emailRE.FindString(v)
+		if addr == "" && phoneRE.MatchString(strings.TrimSpace(v)) {
+			addr = strings.TrimSpace(v)
+		}
+		if addr != "" {
+			if s.name.send {
+				s.add("recipient", Destructive, path, fmt.Sprintf("argument %s sends to %s", path, excerpt(addr)))
+			} else {
+				s.add("recipient", Write, path, fmt.Sprintf("argument %s names a recipient (%s)", path, excerpt(addr)))
+			}
+		}
+	}
+}

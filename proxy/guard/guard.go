@@ -1,0 +1,434 @@
+// Package guard puts consent on the relay's path: it tiers every tool call, applies the
+// policy, asks a person through the broker when needed, and records each decision.
+package guard
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/airlock-mcp/airlock/consent/apitype"
+	"github.com/airlock-mcp/airlock/consent/client"
+	"github.com/airlock-mcp/airlock/consent/policy"
+	"github.com/airlock-mcp/airlock/consent/risk"
+	"github.com/airlock-mcp/airlock/proxy"
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/airlock-mcp/airlock/store"
+)
+
+// Asker asks a person. *client.Client (a broker in another process) and *broker.Broker
+// (in this process) implement it.
+type Asker interface {
+	Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decision, error)
+}
+
+// Recorder writes decisions. *store.Log implements it.
+type Recorder interface {
+	Append(ctx context.Context, d *store.Decision) (int64, error)
+}
+
+// Guard is the consent layer of one relay session. Create one per session.
+type Guard struct {
+	Server string
+	Policy *policy.Policy
+	// Asker reaches the broker; nil means there is none.
+	Asker Asker
+	// Log records decisions the guard makes itself (policy, fallback). The broker
+	// records the ones a person or a grant makes.
+	Log Recorder
+	// Redact prepares arguments for display and the log; nil means no redaction.
+	Redact func(json.RawMessage) json.RawMessage
+	// Logf reports problems (a decision that could not be recorded); nil discards.
+	Logf func(format string, args ...any)
+	// KeepAlive is how often a waiting call sends progress, when the request carried a
+	// progress token (10 s when 0).
+	KeepAlive time.Duration
+
+	session string
+	once    sync.Once
+
+	mu    sync.Mutex
+	tools map[string]toolInfo
+}
+
+type toolInfo struct {
+	description string
+	annotations *risk.Annotations
+}
+
+func (g *Guard) init() {
+	g.once.Do(func() {
+		var b [8]byte
+		rand.Read(b[:])
+		g.session = hex.EncodeToString(b[:])
+		if g.KeepAlive <= 0 {
+			g.KeepAlive = 10 * time.Second
+		}
+		g.tools = make(map[string]toolInfo)
+	})
+}
+
+// Session is the id that scopes "allow for this session" grants.
+func (g *Guard) Session() string { g.init(); return g.session }
+
+// Middleware returns the interceptors: tools/list (hide what policy denies, learn tool
+// descriptions and annotations) and tools/call (the gate).
+func (g *Guard) Middleware() []proxy.Middleware {
+	g.init()
+	return []proxy.Middleware{proxy.ToolsList(g.observeList), proxy.ToolCalls(g.gate)}
+}
+
+// observeList learns each tool of a tools/list page and removes the ones an
+// unconditional deny rule hides. It returns nil when the page needs no change.
+func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMessage {
+	var result map[string]json.RawMessage
+	if json.Unmarshal(resp.Result, &result) != nil {
+		return nil
+	}
+	var tools []json.RawMessage
+	if json.Unmarshal(result["tools"], &tools) != nil {
+		return nil
+	}
+	firstPage := jsonrpc.Member(resp.Request.Params, "cursor") == nil
+	kept := tools[:0:0]
+	g.mu.Lock()
+	if firstPage {
+		// A fresh listing (after list_changed, say) replaces what we knew.
+		g.tools = make(map[string]toolInfo)
+	}
+	for _, raw := range tools {
+		var t struct {
+			Name        string            `json:"name"`
+			Description string            `json:"description"`
+			Annotations *risk.Annotations `json:"annotations"`
+		}
+		if json.Unmarshal(raw, &t) != nil {
+			kept = append(kept, raw)
+			continue
+		}
+		g.tools[t.Name] = toolInfo{description: t.Description, annotations: t.Annotations}
+		if g.Policy.Hidden(g.Server, t.Name) {
+			continue
+		}
+		kept = append(kept, raw)
+	}
+	g.mu.Unlock()
+	if len(kept) == len(tools) {
+		return nil
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil
+	}
+	result["tools"] = b
+	out, err := json.Marshal(result)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// Assess classifies a call and applies the policy's tier and action.
+//
+// A name that matches a listed tool only up to case or invisible characters is judged
+// as both names, the stricter outcome winning: a server that matches names loosely must
+// not let "Delete_Repo" slip past a rule written for "delete_repo".
+func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, policy.Verdict) {
+	g.init()
+	g.mu.Lock()
+	info, listed := g.tools[tool]
+	alias := ""
+	if !listed {
+		want := strings.ToLower(stripInvisible(tool))
+		for name := range g.tools {
+			if strings.ToLower(stripInvisible(name)) == want {
+				alias, info = name, g.tools[name]
+				break
+			}
+		}
+	}
+	g.mu.Unlock()
+	trusted := g.Policy.Trusted(g.Server)
+	a := risk.Classify(risk.Call{
+		Server: g.Server, Tool: tool, Description: info.description, Annotations: info.annotations,
+		Args: args, ServerTrusted: trusted,
+	})
+	v := g.Policy.Evaluate(policy.Input{Server: g.Server, Tool: tool, Args: args, Tier: int(a.Tier)})
+	if alias != "" {
+		a.Tier = max(a.Tier, 2)
+		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceName, Tier: 2,
+			Text: fmt.Sprintf("the name differs from the listed tool %q only by case or hidden characters", alias)})
+		b := risk.Classify(risk.Call{Server: g.Server, Tool: alias, Description: info.description,
+			Annotations: info.annotations, Args: args, ServerTrusted: trusted})
+		if b.Tier > a.Tier {
+			a.Tier = b.Tier
+		}
+		a.Reasons = append(a.Reasons, b.Reasons...)
+		va := g.Policy.Evaluate(policy.Input{Server: g.Server, Tool: alias, Args: args, Tier: int(a.Tier)})
+		v = stricter(v, va)
+	}
+	if v.Tier != nil {
+		a.Tier = risk.Tier(*v.Tier)
+		for _, r := range v.Reasons {
+			a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourcePolicy, Tier: a.Tier, Text: r})
+		}
+	}
+	return a, v
+}
+
+func strength(a policy.Action) int {
+	switch a {
+	case policy.Allow:
+		return 1
+	case policy.Ask:
+		return 2
+	case policy.Deny:
+		return 3
+	}
+	return 0
+}
+
+// stricter merges two verdicts: the stronger action (deny > ask > allow) and the higher
+// tier win; an allow survives only if both allow.
+func stricter(a, b policy.Verdict) policy.Verdict {
+	out := a
+	if strength(b.Action) > strength(a.Action) {
+		out.Action, out.Rule = b.Action, b.Rule
+	}
+	if a.Action == policy.Allow && b.Action != policy.Allow {
+		out.Action = b.Action
+	}
+	if b.Tier != nil && (a.Tier == nil || *b.Tier > *a.Tier) {
+		out.Tier = b.Tier
+	}
+	out.Reasons = append(append([]string(nil), a.Reasons...), b.Reasons...)
+	return out
+}
+
+// stripInvisible removes zero-width, bidi-control and tag characters.
+func stripInvisible(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x2060 || r == 0xfeff || r == 0x00ad,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e || r == 0x200f,
+			r >= 0xe0000 && r <= 0xe007f:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func tierName(t risk.Tier) string {
+	switch t {
+	case 0:
+		return "tier 0, safe read"
+	case 1:
+		return "tier 1, sensitive read"
+	case 2:
+		return "tier 2, write"
+	}
+	return "tier 3, destructive / money / security"
+}
+
+// topReason picks the reason a person should read first: the highest-tier one.
+func topReason(a risk.Assessment) string {
+	best := ""
+	var bt risk.Tier = -1
+	for _, r := range a.Reasons {
+		if r.Tier > bt {
+			best, bt = r.Text, r.Tier
+		}
+	}
+	return best
+}
+
+// gate decides one tools/call.
+func (g *Guard) gate(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
+	a, v := g.Assess(call.Name, call.Arguments)
+	info := s.Info()
+	req := apitype.AskRequest{
+		Kind: apitype.KindToolCall, Server: g.Server, Client: info.ClientName, Session: g.session,
+		Tool: call.Name, Tier: int(a.Tier), ArgsHash: store.HashArgs(call.Arguments),
+	}
+	for _, r := range a.Reasons {
+		req.Reasons = append(req.Reasons, apitype.Reason{Source: r.Source, Tier: int(r.Tier), Text: r.Text})
+	}
+	if len(call.Arguments) > 0 {
+		req.Arguments = call.Arguments
+		if g.Redact != nil {
+			req.Arguments = g.Redact(call.Arguments)
+		}
+	}
+	refuse := func(why string) proxy.Verdict {
+		return proxy.Verdict{Refuse: true, Message: fmt.Sprintf(
+			"Airlock refused the call to tool %q on server %q (%s): %s", call.Name, g.Server, tierName(a.Tier), why)}
+	}
+	switch {
+	case v.Action == policy.Deny:
+		why := "a policy rule denies it: " + strings.Join(v.Reasons, "; ")
+		g.record(ctx, req, apitype.Deny, store.DecidedByPolicy, store.ChannelPolicy, why)
+		return refuse(why + ". Do not retry; ask the user to change the policy if the call is needed.")
+	case v.Action == policy.Allow:
+		g.record(ctx, req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, "a policy rule allows it: "+strings.Join(v.Reasons, "; "))
+		return proxy.Verdict{}
+	case v.Action != policy.Ask && a.Tier < 3:
+		g.record(ctx, req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy,
+			fmt.Sprintf("%s calls pass without asking (%s)", tierName(a.Tier), topReason(a)))
+		return proxy.Verdict{}
+	}
+
+	// A person must decide.
+	stop := g.keepAlive(s, call)
+	d, err := g.ask(ctx, req)
+	stop()
+	if err == nil {
+		if d.Outcome == apitype.Allow {
+			return proxy.Verdict{}
+		}
+		why := d.Reason
+		if d.DecidedBy == string(store.DecidedByTimeout) {
+			return refuse("nobody approved it in time (" + why + "). The user may approve it in Airlock; then retry the identical call.")
+		}
+		return refuse("the user denied it" + suffix(why) + ". Do not retry the same call; ask the user what to do instead.")
+	}
+	if ctx.Err() != nil {
+		return refuse("the request was cancelled before anyone decided")
+	}
+	if !client.IsNotRunning(err) {
+		why := fmt.Sprintf("Airlock could not get a decision (%v)", err)
+		g.record(context.Background(), req, apitype.Deny, store.DecidedByFallback, store.ChannelNone, why)
+		return refuse(why)
+	}
+	return g.fallback(ctx, s, call, req, a, refuse)
+}
+
+func suffix(why string) string {
+	if why == "" || why == "denied by the user" {
+		return ""
+	}
+	return ": " + why
+}
+
+func (g *Guard) ask(ctx context.Context, req apitype.AskRequest) (apitype.Decision, error) {
+	if g.Asker == nil {
+		return apitype.Decision{}, &client.NotRunningError{Err: errors.New("no broker configured")}
+	}
+	return g.Asker.Ask(ctx, req)
+}
+
+// fallback decides a call that needs a person when no broker answers: through MCP
+// elicitation if the IDE supports it and the settings allow, otherwise a refusal that
+// says how to start Airlock. It never allows without a person.
+func (g *Guard) fallback(ctx context.Context, s *proxy.Session, call *proxy.ToolCall, req apitype.AskRequest, a risk.Assessment, refuse func(string) proxy.Verdict) proxy.Verdict {
+	const howTo = "no Airlock approver is running. Ask the user to start the Airlock app (or `airlock daemon`) and then retry"
+	info := s.Info()
+	if g.Policy.Settings().NoBroker != policy.NoBrokerElicit || info.Modern || !supportsFormElicitation(info.ClientCapabilities) {
+		g.record(context.Background(), req, apitype.Deny, store.DecidedByFallback, store.ChannelNone, howTo)
+		return refuse(howTo + ".")
+	}
+	args := string(req.Arguments)
+	if len(args) > 600 {
+		args = args[:600] + "…"
+	}
+	msg := fmt.Sprintf("Airlock: allow %q on server %q?\n%s — %s\nArguments: %s",
+		call.Name, g.Server, tierName(a.Tier), topReason(a), args)
+	ectx, cancel := context.WithTimeout(ctx, g.Policy.Settings().ApprovalTimeout)
+	defer cancel()
+	resp, err := s.Call(ectx, proxy.ToClient, "elicitation/create", map[string]any{
+		"mode":    "form",
+		"message": msg,
+		"requestedSchema": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"approve": map[string]any{"type": "boolean", "title": "Allow this call", "default": false},
+			},
+			"required": []string{"approve"},
+		},
+	})
+	if err != nil {
+		why := fmt.Sprintf("no Airlock approver is running and asking in the IDE failed (%v)", err)
+		g.record(context.Background(), req, apitype.Deny, store.DecidedByFallback, store.ChannelElicitation, why)
+		return refuse(why)
+	}
+	var r struct {
+		Action  string `json:"action"`
+		Content struct {
+			Approve bool `json:"approve"`
+		} `json:"content"`
+	}
+	json.Unmarshal(resp.Result, &r)
+	if r.Action == "accept" && r.Content.Approve {
+		g.record(context.Background(), req, apitype.Allow, store.DecidedByUser, store.ChannelElicitation, "approved in the IDE (no Airlock approver was running)")
+		return proxy.Verdict{}
+	}
+	why := fmt.Sprintf("the user did not approve it in the IDE (%s)", r.Action)
+	g.record(context.Background(), req, apitype.Deny, store.DecidedByUser, store.ChannelElicitation, why)
+	return refuse(why + ". Do not retry the same call.")
+}
+
+func supportsFormElicitation(caps json.RawMessage) bool {
+	el := jsonrpc.Member(caps, "elicitation")
+	if el == nil || bytes.Equal(el, []byte("null")) {
+		return false
+	}
+	// {} means form only; {"url":{}} without "form" means URL only.
+	return jsonrpc.Member(el, "form") != nil || jsonrpc.Member(el, "url") == nil
+}
+
+// keepAlive sends progress while a call waits for a person, when the request asked for
+// progress. It returns a function that stops it.
+func (g *Guard) keepAlive(s *proxy.Session, call *proxy.ToolCall) func() {
+	tok := call.Meta.ProgressToken
+	if len(tok) == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(g.KeepAlive)
+		defer t.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-s.Context().Done():
+				return
+			case <-t.C:
+				m, err := jsonrpc.NewNotification("notifications/progress", map[string]any{
+					"progressToken": tok, "progress": n,
+					"message": "waiting for approval in Airlock",
+				})
+				if err == nil {
+					s.Send(proxy.ToClient, m)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// record writes a decision the guard made itself. A failure to record a deny is logged
+// on stderr; the deny stands.
+func (g *Guard) record(ctx context.Context, req apitype.AskRequest, outcome apitype.Outcome, by store.DecidedBy, ch store.Channel, reason string) {
+	if g.Log == nil {
+		return
+	}
+	tier := req.Tier
+	d := &store.Decision{
+		Time: time.Now().UTC(), Kind: store.KindToolCall, Server: req.Server, Client: req.Client,
+		Session: req.Session, Tool: req.Tool, Tier: tier, Args: string(req.Arguments), ArgsHash: req.ArgsHash,
+		Outcome: store.Outcome(outcome), DecidedBy: by, Channel: ch, Scope: store.ScopeOnce, Reason: reason,
+	}
+	if ctx.Err() != nil {
+		ctx = context.Background()
+	}
+	if _, err := g.Log.Append(ctx, d); err != nil && g.Logf != nil {
+		g.Logf("airlock: could not record a decision about %s: %v", req.Tool, err)
+	}
+}
