@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,7 +209,12 @@ func stricter(a, b policy.Verdict) policy.Verdict {
 	if b.Tier != nil && (a.Tier == nil || *b.Tier > *a.Tier) {
 		out.Tier = b.Tier
 	}
-	out.Reasons = append(append([]string(nil), a.Reasons...), b.Reasons...)
+	out.Reasons = append([]string(nil), a.Reasons...)
+	for _, r := range b.Reasons {
+		if !slices.Contains(out.Reasons, r) {
+			out.Reasons = append(out.Reasons, r)
+		}
+	}
 	return out
 }
 
