@@ -350,3 +350,53 @@ func TestServeRefusesNonLoopbackAddr(t *testing.T) {
 		t.Fatalf("serve on 0.0.0.0 = %v, %s; want a refusal", err, out)
 	}
 }
+
+// startHTTPEverything runs the conformance server over streamable HTTP and returns its URL.
+func startHTTPEverything(t *testing.T, stateless bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(everythingBin, "-http", addr, fmt.Sprintf("-stateless=%v", stateless))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conformance server did not listen on %s", addr)
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestWrapURLWithGoSDK(t *testing.T) {
+	for _, c := range []struct {
+		version   string
+		stateless bool
+	}{{"2025-11-25", false}, {"2026-07-28", true}} {
+		t.Run(c.version, func(t *testing.T) {
+			url := startHTTPEverything(t, c.stateless)
+			rec := &recorder{}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.Command(airlockBin, "wrap", "--name", "remote", "--url", url)
+			cmd.Env = append(os.Environ(), "AIRLOCK_HOME="+t.TempDir())
+			cmd.Stderr = os.Stderr
+			cs, err := newClient(rec).Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: c.version})
+			if err != nil {
+				t.Fatalf("connect through airlock wrap --url: %v", err)
+			}
+			defer cs.Close()
+			exercise(t, cs, rec, c.version)
+		})
+	}
+}

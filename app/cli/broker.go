@@ -38,7 +38,7 @@ func init() {
 
 // paths are the files under the Airlock home.
 type paths struct {
-	home, socket, log, grants, policy string
+	home, socket, log, grants, policy, pins string
 }
 
 func homePaths() (paths, error) {
@@ -52,6 +52,7 @@ func homePaths() (paths, error) {
 		log:    filepath.Join(home, "decisions.db"),
 		grants: filepath.Join(home, "grants.json"),
 		policy: filepath.Join(home, "policy.toml"),
+		pins:   filepath.Join(home, "pins.json"),
 	}, nil
 }
 

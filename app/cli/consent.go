@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/airlock-mcp/airlock/consent/client"
+	"github.com/airlock-mcp/airlock/consent/pins"
 	"github.com/airlock-mcp/airlock/consent/policy"
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/guard"
@@ -34,6 +35,11 @@ func openConsent(env *Env) (*consent, error) {
 }
 
 func (c *consent) Close() error { return c.log.Close() }
+
+// launcher returns the launch-consent check for stdio servers.
+func (c *consent) launcher() *guard.Launcher {
+	return &guard.Launcher{Policy: c.policy, Asker: c.broker, Log: c.log, Pins: pins.Open(c.paths.pins)}
+}
 
 // chain returns the interceptors for one session with server name.
 func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middleware {

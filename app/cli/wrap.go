@@ -2,16 +2,18 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/airlock-mcp/airlock/app/config"
+	"github.com/airlock-mcp/airlock/consent/launch"
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/airlock-mcp/airlock/proxy/remote"
 	"github.com/airlock-mcp/airlock/proxy/transport"
 )
 
@@ -158,7 +160,7 @@ func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, m
 		return &exitError{code: 1}
 	}
 	defer c.Close()
-	err = proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env), proxy.Options{
+	err = proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env, c.launcher().Check), proxy.Options{
 		Name:       name,
 		Middleware: c.chain(name, logf),
 		Logf:       logf,
@@ -170,11 +172,19 @@ func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, m
 	return nil
 }
 
-// dialer returns how to reach srv.
-func dialer(name string, srv config.Server, maxMsg int, env *Env) proxy.Dialer {
+// dialer returns how to reach srv. A local server starts only after launch consent
+// (check); nil check starts it unconditionally (used by tests of the relay alone).
+func dialer(name string, srv config.Server, maxMsg int, env *Env, check func(context.Context, launch.Command) error) proxy.Dialer {
 	return func(ctx context.Context) (transport.Conn, error) {
 		if srv.Remote() {
 			return dialRemote(ctx, name, srv, maxMsg)
+		}
+		argv := append([]string{srv.Command}, srv.Args...)
+		if check != nil {
+			cmd := launch.Resolve(launch.Command{Name: name, Argv: argv, Dir: srv.Cwd, Env: srv.Env}, nil)
+			if err := check(ctx, cmd); err != nil {
+				return nil, err
+			}
 		}
 		environ := os.Environ()
 		for k, v := range srv.Env {
@@ -182,7 +192,7 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env) proxy.Dialer {
 		}
 		p, err := transport.Start(transport.Spec{
 			Name:       name,
-			Argv:       append([]string{srv.Command}, srv.Args...),
+			Argv:       argv,
 			Dir:        srv.Cwd,
 			Env:        environ,
 			Stderr:     env.Stderr,
@@ -196,5 +206,9 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env) proxy.Dialer {
 }
 
 func dialRemote(ctx context.Context, name string, srv config.Server, maxMsg int) (transport.Conn, error) {
-	return nil, errors.New("remote servers are not supported in this build yet")
+	h := http.Header{}
+	for k, v := range srv.Headers {
+		h.Set(k, v)
+	}
+	return remote.Dial(ctx, remote.Options{Name: name, URL: srv.URL, Header: h, MaxMessage: maxMsg})
 }

@@ -220,7 +220,8 @@ func (b *Broker) Decide(ctx context.Context, d apitype.DecideRequest) error {
 	}
 	b.broadcastLocked(apitype.Event{Type: "decided", ID: d.ID, Decision: &dec})
 	b.mu.Unlock()
-	if dec.Outcome == apitype.Allow && dec.Scope != apitype.Once {
+	// Launch approvals are remembered by the asker as pinned commands, not as grants.
+	if dec.Outcome == apitype.Allow && dec.Scope != apitype.Once && it.p.Request.Kind != apitype.KindLaunch {
 		if err := b.addGrant(it.p.Request, dec.Scope, time.Time{}); err != nil {
 			// The call is still allowed once; the standing grant failed to persist.
 			dec.Scope = apitype.Once
@@ -256,10 +257,6 @@ func (b *Broker) addGrant(req apitype.AskRequest, scope apitype.Scope, expires t
 		g.ArgsHash = req.ArgsHash
 	case scope == apitype.Session:
 		g.Session = req.Session
-	}
-	if req.Kind == apitype.KindLaunch && req.Launch != nil {
-		// A launch grant covers exactly the command that was shown.
-		g.ArgsHash = req.Launch.Fingerprint
 	}
 	if err := b.grants.add(g); err != nil {
 		return err
