@@ -205,14 +205,27 @@ func exercise(t *testing.T, cs *mcp.ClientSession, rec *recorder, version string
 
 var versions = []string{"2026-07-28", "2025-11-25"}
 
+// trust pre-approves a launch command in the Airlock home, as a person would with
+// `airlock trust`.
+func trust(t *testing.T, home string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(airlockBin, append([]string{"trust"}, args...)...)
+	cmd.Env = append(os.Environ(), "AIRLOCK_HOME="+home)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("airlock trust %v: %v\n%s", args, err, out)
+	}
+}
+
 func TestWrapWithGoSDK(t *testing.T) {
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			rec := &recorder{}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
+			home := t.TempDir()
+			trust(t, home, "--name", "everything", "--", everythingBin)
 			cmd := exec.Command(airlockBin, "wrap", "--name", "everything", everythingBin)
-			cmd.Env = append(os.Environ(), "AIRLOCK_HOME="+t.TempDir())
+			cmd.Env = append(os.Environ(), "AIRLOCK_HOME="+home)
 			cs, err := newClient(rec).Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 			if err != nil {
 				t.Fatalf("connect through airlock wrap: %v", err)
@@ -233,6 +246,7 @@ func startServe(t *testing.T) (base, token string) {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "AIRLOCK_HOME="+home)
+	trust(t, home, "everything")
 	tokCmd := exec.Command(airlockBin, "serve", "--print-token")
 	tokCmd.Env = env
 	out, err := tokCmd.Output()

@@ -120,6 +120,8 @@ type ToolCall struct {
 	Name      string
 	Arguments json.RawMessage
 	Meta      Meta
+	// State carries a Gate's own data from Quick to Decide.
+	State any
 }
 
 // Verdict is a Gate's answer. A zero Verdict allows the call.
@@ -130,9 +132,16 @@ type Verdict struct {
 	Message string
 }
 
-// Gate decides whether a tool call may reach the server. It runs in its own goroutine
-// and may wait (for a person); it must return when ctx is done.
-type Gate func(ctx context.Context, s *Session, call *ToolCall) Verdict
+// Gate decides whether a tool call may reach the server.
+//
+// Quick runs on the relay's read loop and must not block: it returns ok=true when it
+// could decide at once (the common case: a call no person needs to see). Otherwise
+// Decide runs in its own goroutine and may wait for a person; it must return when ctx
+// is done.
+type Gate interface {
+	Quick(s *Session, call *ToolCall) (v Verdict, ok bool)
+	Decide(ctx context.Context, s *Session, call *ToolCall) Verdict
+}
 
 // ToolCalls inspects every tools/call. Calls whose params repeat a key anywhere are
 // refused: the server and Airlock could read different values, which would let a call
@@ -149,11 +158,8 @@ func ToolCalls(gate Gate) Middleware {
 					fmt.Sprintf("airlock refused an ambiguous tools/call: %v; send each key once", err), nil)
 				return
 			}
-			var p struct {
-				Name      string          `json:"name"`
-				Arguments json.RawMessage `json:"arguments"`
-			}
-			if err := json.Unmarshal(m.Params, &p); err != nil || p.Name == "" {
+			var name string
+			if raw := jsonrpc.Member(m.Params, "name"); raw == nil || json.Unmarshal(raw, &name) != nil || name == "" {
 				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams, "airlock refused a tools/call without a tool name", nil)
 				return
 			}
@@ -161,14 +167,28 @@ func ToolCalls(gate Gate) Middleware {
 				next(s, dir, m)
 				return
 			}
-			call := &ToolCall{Request: m, Name: p.Name, Arguments: p.Arguments, Meta: RequestMeta(m)}
-			go func() {
-				v := gate(s.Context(), s, call)
+			call := &ToolCall{Request: m, Name: name, Arguments: jsonrpc.Member(m.Params, "arguments"), Meta: RequestMeta(m)}
+			decided := func(v Verdict) {
 				if !v.Refuse {
 					next(s, dir, m)
 					return
 				}
 				s.Reply(dir, m, RefusalResult(v.Message))
+			}
+			if v, ok := gate.Quick(s, call); ok {
+				decided(v)
+				return
+			}
+			// Held for a decision: the client may cancel the call meanwhile, and then it
+			// must never reach the server, whatever is decided.
+			ctx, release := s.Hold(m)
+			go func() {
+				defer release()
+				v := gate.Decide(ctx, s, call)
+				if ctx.Err() != nil {
+					return // cancelled by the client (or the session ended): no answer is due
+				}
+				decided(v)
 			}()
 		}
 	}
@@ -212,4 +232,15 @@ func Elicitations(observe func(s *Session, req *jsonrpc.Message) bool) Middlewar
 			next(s, dir, m)
 		}
 	}
+}
+
+// GateFunc is a Gate that always defers to the function, in its own goroutine.
+type GateFunc func(ctx context.Context, s *Session, call *ToolCall) Verdict
+
+// Quick implements Gate: it never decides at once.
+func (f GateFunc) Quick(*Session, *ToolCall) (Verdict, bool) { return Verdict{}, false }
+
+// Decide implements Gate.
+func (f GateFunc) Decide(ctx context.Context, s *Session, call *ToolCall) Verdict {
+	return f(ctx, s, call)
 }

@@ -3,6 +3,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,13 @@ const (
 
 // Reverse returns the opposite direction.
 func (d Direction) Reverse() Direction { return 1 - d }
+
+func (d Direction) side() string {
+	if d == ToServer {
+		return "server"
+	}
+	return "client"
+}
 
 func (d Direction) String() string {
 	if d == ToServer {
@@ -67,13 +75,21 @@ type Session struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	toServer  map[string]*pending // requests from the client, by raw id
-	toClient  map[string]*pending // requests from the server, by raw id
-	calls     map[string]chan *jsonrpc.Message
-	serverErr error // set once the server is gone
+	toServer  map[string]*pending           // requests from the client, by raw id
+	toClient  map[string]*pending           // requests from the server, by raw id
+	calls     map[string]*call              // requests Airlock originated, by raw id
+	held      map[string]context.CancelFunc // client requests an interceptor holds, by raw id
+	serverErr error                         // set once the server is gone
 
 	heardServer atomic.Bool
 	info        PeerInfo
+}
+
+// call is a request Airlock itself sent; its answer must come back from the peer it
+// went to.
+type call struct {
+	dir Direction
+	ch  chan *jsonrpc.Message
 }
 
 type pending struct {
@@ -90,7 +106,8 @@ func NewSession(ctx context.Context, client, server transport.Conn, opts Options
 		logf:     opts.Logf,
 		toServer: make(map[string]*pending),
 		toClient: make(map[string]*pending),
-		calls:    make(map[string]chan *jsonrpc.Message),
+		calls:    make(map[string]*call),
+		held:     make(map[string]context.CancelFunc),
 	}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
@@ -228,19 +245,27 @@ func (s *Session) receive(dir Direction, m *jsonrpc.Message) {
 		key := m.ID.String()
 		if jsonrpc.IsReserved(m.ID) {
 			s.mu.Lock()
-			ch := s.calls[key]
-			delete(s.calls, key)
+			c := s.calls[key]
+			// Only the peer the request went to may answer it: the other side must not
+			// forge, say, the IDE's answer to Airlock's own question.
+			if c != nil && c.dir == dir.Reverse() {
+				delete(s.calls, key)
+			} else {
+				c = nil
+			}
 			s.mu.Unlock()
-			if ch != nil {
-				ch <- m
+			if c != nil {
+				c.ch <- m
+			} else {
+				s.logf("airlock: dropped a response with reserved id %s from the %s side", m.ID, dir.Reverse().side())
 			}
 			return
 		}
+		s.mu.Lock()
 		table := s.toServer // a response from the server answers a client request
 		if dir == ToServer {
 			table = s.toClient
 		}
-		s.mu.Lock()
 		p := table[key]
 		delete(table, key)
 		s.mu.Unlock()
@@ -265,37 +290,30 @@ func (s *Session) markCancelled(dir Direction, m *jsonrpc.Message) {
 	if json.Unmarshal(m.Params, &p) != nil || len(p.RequestID) == 0 {
 		return
 	}
+	key := string(bytes.TrimSpace(p.RequestID))
+	s.mu.Lock()
+	if cancel := s.held[key]; cancel != nil && dir == ToServer {
+		cancel()
+	}
 	table := s.toServer // the client cancels its own request to the server
 	if dir == ToClient {
 		table = s.toClient
 	}
-	key := string(jsonrpc.RawID(compact(p.RequestID)).String())
-	s.mu.Lock()
 	if e := table[key]; e != nil {
 		e.cancelled = true
 	}
 	s.mu.Unlock()
 }
 
-func compact(b []byte) []byte {
-	var out []byte
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // Send forwards m in direction dir, past the rest of the chain. Requests are tracked so
 // their answers can be matched and, if the server dies, answered with an error.
 func (s *Session) Send(dir Direction, m *jsonrpc.Message) {
 	if m.Kind == jsonrpc.KindRequest {
+		s.mu.Lock()
 		table := s.toServer
 		if dir == ToClient {
 			table = s.toClient
 		}
-		s.mu.Lock()
 		if dir == ToServer && s.serverErr != nil {
 			err := s.serverErr
 			s.mu.Unlock()
@@ -324,10 +342,18 @@ func (s *Session) write(dir Direction, m *jsonrpc.Message) {
 			return
 		}
 		if m.Kind == jsonrpc.KindRequest {
+			gone := serverGone(s.Name, err)
 			s.mu.Lock()
+			c := s.calls[m.ID.String()]
+			delete(s.calls, m.ID.String())
 			delete(s.toServer, m.ID.String())
 			s.mu.Unlock()
-			s.write(ToClient, unavailable(m, serverGone(s.Name, err)))
+			if c != nil {
+				// Airlock's own request: its caller gets the error, not the IDE.
+				c.ch <- jsonrpc.NewError(m.ID, jsonrpc.CodeServerUnavailable, gone.Error(), nil)
+				return
+			}
+			s.write(ToClient, unavailable(m, gone))
 		}
 	}
 }
@@ -342,15 +368,32 @@ func (s *Session) failPending(err error) {
 	waiting := s.toServer
 	s.toServer = make(map[string]*pending)
 	calls := s.calls
-	s.calls = make(map[string]chan *jsonrpc.Message)
+	s.calls = make(map[string]*call)
 	s.mu.Unlock()
 	for _, p := range waiting {
 		if !p.cancelled {
 			s.write(ToClient, unavailable(p.req, err))
 		}
 	}
-	for id, ch := range calls {
-		ch <- jsonrpc.NewError(jsonrpc.RawID([]byte(id)), jsonrpc.CodeServerUnavailable, err.Error(), nil)
+	for id, c := range calls {
+		c.ch <- jsonrpc.NewError(jsonrpc.RawID([]byte(id)), jsonrpc.CodeServerUnavailable, err.Error(), nil)
+	}
+}
+
+// Hold registers req (from the client) as held by an interceptor, for instance while a
+// person decides. The returned context ends when the client cancels req or the session
+// ends; release must be called when the interceptor is done with req.
+func (s *Session) Hold(req *jsonrpc.Message) (ctx context.Context, release func()) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	key := req.ID.String()
+	s.mu.Lock()
+	s.held[key] = cancel
+	s.mu.Unlock()
+	return ctx, func() {
+		s.mu.Lock()
+		delete(s.held, key)
+		s.mu.Unlock()
+		cancel()
 	}
 }
 
@@ -384,7 +427,7 @@ func (s *Session) Call(ctx context.Context, dir Direction, method string, params
 		s.mu.Unlock()
 		return nil, err
 	}
-	s.calls[id.String()] = ch
+	s.calls[id.String()] = &call{dir: dir, ch: ch}
 	s.mu.Unlock()
 	s.write(dir, req)
 	select {

@@ -89,7 +89,7 @@ func startBroker(p paths) (*broker.Broker, *store.Log, error) {
 
 func runDaemon(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["daemon"])
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	p, err := homePaths()
@@ -106,14 +106,37 @@ func runDaemon(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "airlock daemon: broker listening on %s\n", p.socket)
+	if st, err := loadSettings(p); err == nil && st.Retention > 0 {
+		go keepPruned(ctx, lg, st.Retention, logger(env.Stderr))
+	}
 	return localapi.Serve(ctx, ln, &localapi.Server{Broker: b, Host: "daemon", Version: Version})
+}
+
+// keepPruned removes decisions older than the retention setting, now and once a day.
+func keepPruned(ctx context.Context, lg *store.Log, retention time.Duration, logf func(string, ...any)) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		n, err := lg.Prune(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil:
+			logf("airlock daemon: pruning the decision log: %v", err)
+		case n > 0:
+			logf("airlock daemon: pruned %d decisions older than %s (retention setting)", n, retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func runPending(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["pending"])
 	watch := fs.Bool("watch", false, "keep running and print requests as they arrive")
 	asJSON := fs.Bool("json", false, "print JSON (one event per line with --watch)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := brokerClient()
@@ -242,7 +265,7 @@ func printJSON(w io.Writer, v any) error {
 func runApprove(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["approve"])
 	scope := fs.String("for", "once", "how long: once, session or always")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -263,7 +286,7 @@ func runApprove(ctx context.Context, env *Env, args []string) error {
 func runDeny(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["deny"])
 	reason := fs.String("reason", "", "why, in a sentence the model will read")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -302,7 +325,7 @@ func reorder(args []string) []string {
 func runGrants(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["grants"])
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := brokerClient()
@@ -334,7 +357,7 @@ func runGrants(ctx context.Context, env *Env, args []string) error {
 
 func runRevoke(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["revoke"])
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

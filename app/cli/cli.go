@@ -126,6 +126,25 @@ func newFlags(env *Env, c *command) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args, turning a bad flag into a usage error (exit 2, one message)
+// and -h into the command's help.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // flag calls it on every error; we report once below
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	}
+	return usagef("%v", err)
+}
+
 // logger returns a Logf that writes lines to w.
 func logger(w io.Writer) func(string, ...any) {
 	return func(format string, args ...any) {

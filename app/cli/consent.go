@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"sync"
+
 	"github.com/airlock-mcp/airlock/consent/client"
 	"github.com/airlock-mcp/airlock/consent/pins"
 	"github.com/airlock-mcp/airlock/consent/policy"
@@ -16,6 +18,9 @@ type consent struct {
 	policy *policy.Policy
 	log    *store.Log
 	broker *client.Client
+
+	mu     sync.Mutex
+	guards []*guard.Guard
 }
 
 func openConsent(env *Env) (*consent, error) {
@@ -34,7 +39,16 @@ func openConsent(env *Env) (*consent, error) {
 	return &consent{paths: p, policy: pol, log: lg, broker: &client.Client{Socket: p.socket}}, nil
 }
 
-func (c *consent) Close() error { return c.log.Close() }
+// Close waits for decisions still being recorded, then closes the log.
+func (c *consent) Close() error {
+	c.mu.Lock()
+	guards := c.guards
+	c.mu.Unlock()
+	for _, g := range guards {
+		g.Flush()
+	}
+	return c.log.Close()
+}
 
 // launcher returns the launch-consent check for stdio servers.
 func (c *consent) launcher() *guard.Launcher {
@@ -51,5 +65,8 @@ func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middlewa
 		Redact: c.log.Redactor().RedactJSON,
 		Logf:   logf,
 	}
+	c.mu.Lock()
+	c.guards = append(c.guards, g)
+	c.mu.Unlock()
 	return append([]proxy.Middleware{proxy.Handshake()}, g.Middleware()...)
 }

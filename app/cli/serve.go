@@ -40,7 +40,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	printToken := fs.Bool("print-token", false, "print the bearer token clients must send, and exit")
 	noToken := fs.Bool("no-token", false, "accept requests without a token (for clients that cannot send headers)")
 	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -16,6 +16,8 @@ type settings struct {
 	// NoBroker says what a tier-3 call does when no broker answers: "elicit" asks the
 	// IDE where it can, "deny" refuses.
 	NoBroker string
+	// Retention is how long decisions stay in the log; 0 keeps them forever.
+	Retention time.Duration
 }
 
 // loadSettings reads the settings from the policy file.
@@ -25,7 +27,7 @@ func loadSettings(p paths) (settings, error) {
 		return settings{}, err
 	}
 	ps := pol.Settings()
-	return settings{ApprovalTimeout: ps.ApprovalTimeout, CLIApprovals: ps.CLIApprovals, NoBroker: string(ps.NoBroker)}, nil
+	return settings{ApprovalTimeout: ps.ApprovalTimeout, CLIApprovals: ps.CLIApprovals, NoBroker: string(ps.NoBroker), Retention: ps.Retention}, nil
 }
 
 // openLog opens the decision log with a redactor that knows the keyring's values, so no

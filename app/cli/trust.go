@@ -30,7 +30,7 @@ func runTrust(ctx context.Context, env *Env, args []string) error {
 	dir := fs.String("dir", "", "the working directory the command runs in (default: inherited, as with airlock wrap)")
 	list := fs.Bool("list", false, "list pinned commands")
 	forget := fs.String("forget", "", "remove the pin of server `NAME`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	p, err := homePaths()

@@ -59,7 +59,7 @@ func runWrap(ctx context.Context, env *Env, args []string) error {
 	headers := headerFlag{}
 	fs.Var(headers, "header", "with --url: an HTTP header `K=V` to send upstream (repeatable)")
 	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	argv := fs.Args()
@@ -99,7 +99,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	c := commands["run"]
 	fs := newFlags(env, c)
 	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -180,6 +180,11 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, check func(con
 			return dialRemote(ctx, name, srv, maxMsg)
 		}
 		argv := append([]string{srv.Command}, srv.Args...)
+		// A command that cannot run is reported as such, without asking anyone to
+		// approve it; one that can run never starts without the consent check.
+		if _, err := transport.LookPath(argv[0], srv.Cwd); err != nil {
+			return nil, &transport.StartError{Name: name, Err: err}
+		}
 		if check != nil {
 			cmd := launch.Resolve(launch.Command{Name: name, Argv: argv, Dir: srv.Cwd, Env: srv.Env}, nil)
 			if err := check(ctx, cmd); err != nil {

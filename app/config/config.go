@@ -13,7 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 )
 
 // Home returns Airlock's home directory: $AIRLOCK_HOME, or "airlock" in the OS config
@@ -95,8 +99,16 @@ func ParseServers(path string, data []byte) (*Servers, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, positioned(path, data, err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return nil, fmt.Errorf("%s:%d: unexpected data after the top-level object", path, lineAt(data, int(dec.InputOffset())))
+	}
+	// encoding/json matches keys case-insensitively and lets a repeated key win
+	// silently; a security tool's config must mean exactly one thing.
+	if err := jsonrpc.CheckDuplicateKeys(data); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := exactKeys(path, data); err != nil {
+		return nil, err
 	}
 	if s.MCPServers == nil {
 		s.MCPServers = map[string]Server{}
@@ -167,6 +179,47 @@ func (srv Server) validate(name string) error {
 	return nil
 }
 
+var serverKeys = map[string]bool{"type": true, "command": true, "args": true, "env": true, "cwd": true, "url": true, "headers": true}
+
+// exactKeys refuses keys that differ from the known ones only by case.
+func exactKeys(path string, data []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil // already reported by the strict decode
+	}
+	for k := range top {
+		if k != "mcpServers" {
+			return fmt.Errorf("%s:%d: unknown field %q (did you mean \"mcpServers\"?)", path, keyLine(data, k), k)
+		}
+	}
+	var servers map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(top["mcpServers"], &servers); err != nil {
+		return nil
+	}
+	for name, fields := range servers {
+		for k := range fields {
+			if !serverKeys[k] {
+				return fmt.Errorf("%s:%d: server %q: unknown field %q (fields are case-sensitive: type, command, args, env, cwd, url, headers)", path, keyLine(data, k), name, k)
+			}
+		}
+	}
+	return nil
+}
+
+var keyREs sync.Map
+
+// keyLine finds the line of the first occurrence of key as an object key.
+func keyLine(data []byte, key string) int {
+	re, ok := keyREs.Load(key)
+	if !ok {
+		re, _ = keyREs.LoadOrStore(key, regexp.MustCompile(regexp.QuoteMeta(strconv.Quote(key))+`\s*:`))
+	}
+	if loc := re.(*regexp.Regexp).FindIndex(data); loc != nil {
+		return lineAt(data, loc[0])
+	}
+	return 0
+}
+
 func positioned(path string, data []byte, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -177,11 +230,8 @@ func positioned(path string, data []byte, err error) error {
 		return fmt.Errorf("%s:%d: %q should be %s, not %s", path, lineAt(data, int(typ.Offset)), typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		line := 0
-		if i := bytes.Index(data, []byte(field)); i >= 0 {
-			line = lineAt(data, i)
-		}
-		return fmt.Errorf("%s:%d: unknown field %s", path, line, field)
+		name, _ := strconv.Unquote(field)
+		return fmt.Errorf("%s:%d: unknown field %s", path, keyLine(data, name), field)
 	case errors.Is(err, errors.New("EOF")) || err.Error() == "EOF":
 		return fmt.Errorf("%s: the file is empty; want {\"mcpServers\": {…}}", path)
 	}

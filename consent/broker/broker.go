@@ -49,6 +49,7 @@ type Broker struct {
 	mu       sync.Mutex
 	pending  map[string]*item
 	expired  map[string]*item // timed out, still approvable late
+	decided  map[string]bool  // recently decided ids, so a second decision gets ErrAlreadyDecided
 	watchers map[chan apitype.Event]struct{}
 }
 
@@ -86,6 +87,7 @@ func New(o Options) (*Broker, error) {
 		grants:       gs,
 		pending:      make(map[string]*item),
 		expired:      make(map[string]*item),
+		decided:      make(map[string]bool),
 		watchers:     make(map[chan apitype.Event]struct{}),
 	}, nil
 }
@@ -161,7 +163,8 @@ func (b *Broker) Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decis
 		defer cancel()
 		return d, errors.Join(ctx.Err(), b.record(rctx, req, d))
 	}
-	return d, b.record(ctx, req, d)
+	// The row must be written even if the asker went away meanwhile.
+	return d, b.record(context.WithoutCancel(ctx), req, d)
 }
 
 // Decide records a person's decision on the pending request d.ID. A decision on a
@@ -194,6 +197,10 @@ func (b *Broker) Decide(ctx context.Context, d apitype.DecideRequest) error {
 	b.mu.Lock()
 	it := b.pending[d.ID]
 	if it == nil {
+		if b.decided[d.ID] {
+			b.mu.Unlock()
+			return ErrAlreadyDecided
+		}
 		late := b.expired[d.ID]
 		b.mu.Unlock()
 		if late == nil {
@@ -210,6 +217,12 @@ func (b *Broker) Decide(ctx context.Context, d apitype.DecideRequest) error {
 	}
 	it.done = true
 	delete(b.pending, d.ID)
+	b.decided[d.ID] = true
+	time.AfterFunc(LateGrantWindow, func() {
+		b.mu.Lock()
+		delete(b.decided, d.ID)
+		b.mu.Unlock()
+	})
 	dec := apitype.Decision{Outcome: d.Outcome, Scope: d.Scope, DecidedBy: string(store.DecidedByUser), Channel: string(d.Channel), Reason: d.Reason}
 	if dec.Reason == "" {
 		if dec.Outcome == apitype.Allow {
@@ -218,16 +231,23 @@ func (b *Broker) Decide(ctx context.Context, d apitype.DecideRequest) error {
 			dec.Reason = "denied by the user"
 		}
 	}
-	b.broadcastLocked(apitype.Event{Type: "decided", ID: d.ID, Decision: &dec})
 	b.mu.Unlock()
 	// Launch approvals are remembered by the asker as pinned commands, not as grants.
 	if dec.Outcome == apitype.Allow && dec.Scope != apitype.Once && it.p.Request.Kind != apitype.KindLaunch {
-		if err := b.addGrant(it.p.Request, dec.Scope, time.Time{}); err != nil {
+		if err := b.saveGrant(it.p.Request, dec.Scope, time.Time{}); err != nil {
 			// The call is still allowed once; the standing grant failed to persist.
 			dec.Scope = apitype.Once
 			dec.Reason += fmt.Sprintf(" (could not save the %s grant: %v)", d.Scope, err)
 		}
 	}
+	// Watchers see the decision as it finally stands, then the grants it created.
+	shown := dec
+	b.mu.Lock()
+	b.broadcastLocked(apitype.Event{Type: "decided", ID: d.ID, Decision: &shown})
+	if dec.Scope != apitype.Once {
+		b.broadcastLocked(apitype.Event{Type: "grants", Grants: b.grants.list()})
+	}
+	b.mu.Unlock()
 	it.decided <- dec
 	return nil
 }
@@ -251,6 +271,17 @@ func (b *Broker) lateGrant(ctx context.Context, it *item, d apitype.DecideReques
 }
 
 func (b *Broker) addGrant(req apitype.AskRequest, scope apitype.Scope, expires time.Time) error {
+	if err := b.saveGrant(req, scope, expires); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.broadcastLocked(apitype.Event{Type: "grants", Grants: b.grants.list()})
+	b.mu.Unlock()
+	return nil
+}
+
+// saveGrant stores a grant without telling watchers.
+func (b *Broker) saveGrant(req apitype.AskRequest, scope apitype.Scope, expires time.Time) error {
 	g := apitype.Grant{ID: newID(), Kind: req.Kind, Server: req.Server, Tool: req.Tool, Scope: scope, Created: time.Now(), Expires: expires}
 	switch {
 	case !expires.IsZero():
@@ -258,13 +289,7 @@ func (b *Broker) addGrant(req apitype.AskRequest, scope apitype.Scope, expires t
 	case scope == apitype.Session:
 		g.Session = req.Session
 	}
-	if err := b.grants.add(g); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	b.broadcastLocked(apitype.Event{Type: "grants", Grants: b.grants.list()})
-	b.mu.Unlock()
-	return nil
+	return b.grants.add(g)
 }
 
 // Grants lists standing grants.

@@ -63,7 +63,8 @@ func (gs *grantStore) match(req apitype.AskRequest, now time.Time) (apitype.Gran
 				continue
 			}
 			switch {
-			case g.ArgsHash != "":
+			case g.ArgsHash != "" || !g.Expires.IsZero():
+				// A late-approval grant: only the identical call.
 				if g.ArgsHash == req.ArgsHash {
 					return g, true
 				}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/airlock-mcp/airlock/consent/apitype"
@@ -26,7 +27,8 @@ type Client struct {
 	// Dial, when set, replaces dialing Socket (tests).
 	Dial func(ctx context.Context) (net.Conn, error)
 
-	hc *http.Client
+	once sync.Once
+	hc   *http.Client
 }
 
 // NotRunningError means no broker answered: neither the desktop app nor `airlock daemon`
@@ -67,9 +69,11 @@ func IsCLIDisabled(err error) bool {
 }
 
 func (c *Client) http() *http.Client {
-	if c.hc != nil {
-		return c.hc
-	}
+	c.once.Do(c.init)
+	return c.hc
+}
+
+func (c *Client) init() {
 	dial := c.Dial
 	if dial == nil {
 		sock := c.Socket
@@ -83,7 +87,6 @@ func (c *Client) http() *http.Client {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 	}}
-	return c.hc
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

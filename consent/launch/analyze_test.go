@@ -115,6 +115,11 @@ func TestAnalyzeSpans(t *testing.T) {
 		{"python3.12 inline safe", argv("python3.12", "-c", "import json; print(json.dumps({}))"), nil},
 		{"look-alikes", argv("/usr/local/bin/keyboard-mcp", "--dir", "/home/me/.envoy", "--key", "/home/me/.ssh_backup/id_rsa.pub",
 			"--sample", ".env.example", "--mode", "risk-assessment-for-all-teams-2024", "--url", "http://localhost:8080"), nil},
+		{"settings that mention secrets", launch.Command{
+			Argv: []string{"llm-mcp", "--max-tokens", "1000", "--tokenizer", "cl100k", "--no-auth", "/srv", "sk-learn-helper-2024-edition-extra"},
+			Env:  map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/Users/me/keys/sa.json", "COOKIE_DOMAIN": "example.com", "MAX_TOKENS": "512"},
+		}, nil},
+		{"openai key", argv("mcp-openai", "--key", "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12"), []hit{{credential, "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12"}}},
 		{"loopback URLs", argv("mcp-proxy", "http://127.0.0.1:3000/mcp", "ws://[::1]:9000", "http://api.localhost/x"), nil},
 		{"token references", argv("npx", "-y", "mcp-remote@0.1.18", "https://mcp.example.com/sse", "--header", "Authorization: Bearer ${AUTH_TOKEN}",
 			"--api-key", "$API_KEY", "--token-file", "/run/secrets/token"), nil},

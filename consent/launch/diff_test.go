@@ -78,21 +78,23 @@ func TestDiffFields(t *testing.T) {
 
 func TestEnvDisplay(t *testing.T) {
 	c := launch.Command{Env: map[string]string{
-		"GITHUB_PERSONAL_ACCESS_TOKEN": ghToken,
-		"DATABASE_URL":                 "postgres://app:s3cret@db.example.com/app",
-		"MY_VAR":                       slackToken,
-		"OPENAI_API_KEY":               "${input:openai_key}",
-		"ANTHROPIC_API_KEY":            "",
-		"KEYBOARD_LAYOUT":              "dvorak",
-		"SSH_KEY_PATH":                 "/home/me/.ssh/id_ed25519",
-		"PIN":                          "x",
-		"DB_PASS":                      "é",
+		"GITHUB_PERSONAL_ACCESS_TOKEN":   ghToken,
+		"DATABASE_URL":                   "postgres://app:s3cret@db.example.com/app",
+		"MY_VAR":                         slackToken,
+		"OPENAI_API_KEY":                 "${input:openai_key}",
+		"ANTHROPIC_API_KEY":              "",
+		"KEYBOARD_LAYOUT":                "dvorak",
+		"SSH_KEY_PATH":                   "/home/me/.ssh/id_ed25519",
+		"PIN":                            "x",
+		"DB_PASS":                        "é",
+		"GOOGLE_APPLICATION_CREDENTIALS": "/Users/me/keys/sa.json",
 	}}
 	want := []launch.EnvVar{
 		{Key: "ANTHROPIC_API_KEY", Display: ""},
 		{Key: "DATABASE_URL", Display: "postgres://app:••••••@db.example.com/app", Secret: true},
 		{Key: "DB_PASS", Display: "••••••  (1 char)", Secret: true},
 		{Key: "GITHUB_PERSONAL_ACCESS_TOKEN", Display: "••••••  (40 chars)", Secret: true},
+		{Key: "GOOGLE_APPLICATION_CREDENTIALS", Display: "/Users/me/keys/sa.json"},
 		{Key: "KEYBOARD_LAYOUT", Display: "dvorak"},
 		{Key: "MY_VAR", Display: "••••••  (43 chars)", Secret: true},
 		{Key: "OPENAI_API_KEY", Display: "${input:openai_key}"},

@@ -78,7 +78,7 @@ func classifyEnv(key, value string) envInfo {
 	if strings.TrimSpace(value) == "" {
 		return e
 	}
-	if secretName(key, false) && !isReference(value) {
+	if secretName(key, false) && credentialValue(value) {
 		e.whole = true
 		return e
 	}
@@ -144,7 +144,7 @@ func nameWords(name string) []string {
 }
 
 var secretWords = map[string]bool{
-	"TOKEN": true, "TOKENS": true, "SECRET": true, "SECRETS": true, "PASSWORD": true,
+	"TOKEN": true, "SECRET": true, "SECRETS": true, "PASSWORD": true,
 	"PASSWORDS": true, "PASSWD": true, "PASS": true, "PASSPHRASE": true, "APIKEY": true,
 	"APIKEYS": true, "ACCESSKEY": true, "SECRETKEY": true, "PRIVATEKEY": true,
 	"AUTHTOKEN": true, "CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true, "PAT": true,
@@ -152,7 +152,7 @@ var secretWords = map[string]bool{
 }
 
 // notSecretSuffix holds last words that make a name describe a secret rather than hold
-// one: GITHUB_TOKEN_FILE, --password-stdin, TOKEN_URL.
+// one: GITHUB_TOKEN_FILE, --password-stdin, TOKEN_URL, COOKIE_DOMAIN.
 var notSecretSuffix = map[string]bool{
 	"FILE": true, "FILES": true, "PATH": true, "DIR": true, "URL": true, "URI": true,
 	"ENDPOINT": true, "HOST": true, "PORT": true, "NAME": true, "TYPE": true, "MODE": true,
@@ -161,8 +161,11 @@ var notSecretSuffix = map[string]bool{
 	"REGION": true, "SCOPE": true, "SCOPES": true, "METHOD": true, "PROVIDER": true,
 	"FORMAT": true, "COMMAND": true, "CMD": true, "STDIN": true, "ENV": true, "VAR": true,
 	"LIMIT": true, "COUNT": true, "TIMEOUT": true, "ALGORITHM": true, "ISSUER": true,
-	"AUDIENCE": true, "PREFIX": true, "HELPER": true,
+	"AUDIENCE": true, "PREFIX": true, "HELPER": true, "DOMAIN": true,
 }
+
+// notSecretWords mark a name as a setting about secrets, not one: --max-tokens.
+var notSecretWords = map[string]bool{"MAX": true, "MIN": true, "NUM": true}
 
 // secretName reports whether an env key or flag name says its value is a secret. For
 // flags (strict), a bare "key" does not count, since --key usually names a file, and
@@ -171,6 +174,11 @@ func secretName(name string, strict bool) bool {
 	ws := nameWords(name)
 	if len(ws) == 0 || notSecretSuffix[ws[len(ws)-1]] || strict && ws[0] == "NO" {
 		return false
+	}
+	for _, w := range ws {
+		if notSecretWords[w] {
+			return false
+		}
 	}
 	for _, w := range ws {
 		switch {

@@ -180,6 +180,11 @@ func argsMap(raw json.RawMessage) map[string]any {
 
 // stripHidden removes invisible and bidi control characters and reports whether any were
 // present. It mirrors consent/risk, which this package does not import.
+// StripHidden removes invisible and control characters (format characters, variation
+// selectors, fillers) from s and reports whether there were any. Airlock compares tool
+// names after this, so a hidden character cannot steer a name past a rule.
+func StripHidden(s string) (string, bool) { return stripHidden(s) }
+
 func stripHidden(s string) (string, bool) {
 	hidden := func(r rune) bool {
 		return r == utf8.RuneError || unicode.Is(unicode.Cf, r) || unicode.IsControl(r) ||

@@ -8,6 +8,7 @@
 //	approval_timeout = "50s"   # how long a tier-3 call waits for a person; default 50s
 //	cli_approvals = true       # allow `airlock approve` from a terminal; default false
 //	no_broker = "elicit"       # elicit (default) | deny: tier 3 when no broker answers
+//	retention = "90d"          # how long decisions stay in the log; default forever
 //
 //	[servers.github]
 //	trust = "trusted"          # untrusted (default) | trusted: trust its tool annotations
@@ -38,6 +39,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +88,8 @@ type Settings struct {
 	// off by default: an agent with a shell tool could otherwise approve its own calls.
 	CLIApprovals bool
 	NoBroker     NoBroker
+	// Retention is how long decisions stay in the log; 0 keeps them forever.
+	Retention time.Duration
 }
 
 // DefaultSettings returns the settings of an empty policy.
@@ -155,6 +159,7 @@ type settingsFile struct {
 	ApprovalTimeout *string `toml:"approval_timeout"`
 	CLIApprovals    *bool   `toml:"cli_approvals"`
 	NoBroker        *string `toml:"no_broker"`
+	Retention       *string `toml:"retention"`
 }
 
 type serverFile struct {
@@ -201,6 +206,13 @@ func Parse(name string, data []byte) (*Policy, error) {
 		}
 		if s.CLIApprovals != nil {
 			p.settings.CLIApprovals = *s.CLIApprovals
+		}
+		if s.Retention != nil {
+			d, err := parseRetention(*s.Retention)
+			if err != nil {
+				fail(pos.key("settings", "retention"), "settings: invalid retention %q (want a duration such as \"90d\" or \"720h\", or \"forever\")", *s.Retention)
+			}
+			p.settings.Retention = d
 		}
 		if s.NoBroker != nil {
 			switch nb := NoBroker(*s.NoBroker); nb {
@@ -353,6 +365,48 @@ func tomlTypeName(goType string) string {
 		return "a string"
 	}
 	return "a table"
+}
+
+// parseRetention reads "90d", "720h", "forever" (0).
+func parseRetention(s string) (time.Duration, error) {
+	if s == "forever" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("bad day count")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("bad duration")
+	}
+	return d, nil
+}
+
+// TrustedServers lists the servers marked trusted, sorted.
+func (p *Policy) TrustedServers() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for s, ok := range p.trusted {
+		if ok {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Launches lists the pre-approved launch commands.
+func (p *Policy) Launches() []Launch {
+	if p == nil {
+		return nil
+	}
+	return append([]Launch(nil), p.launches...)
 }
 
 // Settings returns the settings, with defaults for what the file leaves out.

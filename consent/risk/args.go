@@ -13,22 +13,22 @@ import (
 
 // Limits on the work done per call, whatever the size of the arguments.
 const (
-	maxTokens      = 20000    // JSON tokens read
-	maxStringScan  = 16 << 10 // bytes of one string that are pattern-matched
-	maxTotalScan   = 1 << 20  // bytes pattern-matched in all
-	maxPathDepth   = 32       // nesting depth shown in argument paths
+	maxTokens      = 20000     // JSON tokens read
+	maxStringScan  = 16 << 10  // bytes of one string that are pattern-matched
+	maxTotalScan   = 256 << 10 // bytes pattern-matched in all
+	maxPathDepth   = 32        // nesting depth shown in argument paths
 	maxExcerptRune = 40
 )
 
 type finding struct {
-	kind  string
-	tier  Tier
-	path  string
-	text  string
-	count int
+	kind string
+	tier Tier
+	path string
+	text string
 }
 
-// scanner walks the arguments and collects findings, one per kind (with a count).
+// scanner walks the arguments and collects findings, one per kind. A regular expression
+// that has already matched is not run again, so counts are not kept.
 type scanner struct {
 	name     nameInfo
 	findings []*finding
@@ -39,13 +39,12 @@ type scanner struct {
 
 func (s *scanner) add(kind string, t Tier, path, text string) {
 	if f := s.byKind[kind]; f != nil {
-		f.count++
 		if t > f.tier {
 			f.tier, f.path, f.text = t, path, text
 		}
 		return
 	}
-	f := &finding{kind: kind, tier: t, path: path, text: text, count: 1}
+	f := &finding{kind: kind, tier: t, path: path, text: text}
 	s.byKind[kind] = f
 	s.findings = append(s.findings, f)
 }
@@ -69,11 +68,7 @@ func argumentReasons(args json.RawMessage, n nameInfo) []Reason {
 	s.walk(trimmed)
 	var rs []Reason
 	for _, f := range s.findings {
-		text := f.text
-		if f.count > 1 {
-			text += fmt.Sprintf(" (and %d more)", f.count-1)
-		}
-		rs = append(rs, Reason{SourceArgument, f.tier, text})
+		rs = append(rs, Reason{SourceArgument, f.tier, f.text})
 	}
 	return rs
 }
@@ -219,35 +214,55 @@ var (
 	moneyRE = regexp.MustCompile(`[$€£¥₹₩₿]\s?[0-9][0-9,]*(\.[0-9]+)?|\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|BTC|ETH|USDC|USDT)\s?[0-9][0-9,]*(\.[0-9]+)?\b|\b[0-9][0-9,]*(\.[0-9]+)?\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR|BTC|ETH|USDC|USDT)\b`)
 )
 
+// pattern is a regular expression run only when the lower-cased text contains one of
+// its hints, which keeps scanning large arguments cheap.
+var moneyHints = hints(`$ € £ ¥ ₹ ₩ ₿ usd eur gbp jpy chf cad aud cny inr btc eth usdc usdt`)
+
 type pattern struct {
-	re   *regexp.Regexp
-	what string
+	hints []string
+	re    *regexp.Regexp
+	what  string
 }
 
+func (p pattern) match(v, low string) bool {
+	return hasHint(p.hints, low) && p.re.MatchString(v)
+}
+
+func hasHint(hints []string, low string) bool {
+	for _, h := range hints {
+		if strings.Contains(low, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func hints(s string) []string { return strings.Fields(s) }
+
 var sensitivePaths = []pattern{
-	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.ssh([/\\]|$)`), "points into ~/.ssh"},
-	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.aws([/\\]|$)`), "points into ~/.aws"},
-	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.gnupg([/\\]|$)`), "points into ~/.gnupg"},
-	{regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.kube([/\\]|$)`), "points into ~/.kube"},
-	{regexp.MustCompile(`(?i)(^|[/\\\s"'=])\.env(rc|\.[a-z0-9_.-]+)?($|[/\\\s"'])`), "names a .env file"},
-	{regexp.MustCompile(`(?i)/etc/(shadow|gshadow|sudoers)`), "names a system password or sudo file"},
-	{regexp.MustCompile(`(?i)\bid_(rsa|dsa|ecdsa|ed25519)\b`), "names an SSH private key"},
-	{regexp.MustCompile(`(?i)\.(pem|p12|pfx)($|[\s"'])`), "names a key or certificate file"},
-	{regexp.MustCompile(`(?i)(^|[/\\])(\.netrc|\.git-credentials|\.pgpass|\.npmrc|\.pypirc|credentials\.json)($|[\s"'])|\.docker[/\\]config\.json|\.config[/\\]gcloud|(^|[/\\])\.azure([/\\]|$)`), "names a credentials file"},
-	{regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`), "contains a private key"},
+	{hints(`.ssh`), regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.ssh([/\\]|$)`), "points into ~/.ssh"},
+	{hints(`.aws`), regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.aws([/\\]|$)`), "points into ~/.aws"},
+	{hints(`.gnupg`), regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.gnupg([/\\]|$)`), "points into ~/.gnupg"},
+	{hints(`.kube`), regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.kube([/\\]|$)`), "points into ~/.kube"},
+	{hints(`.env`), regexp.MustCompile(`(?i)(^|[/\\\s"'=])\.env(rc|\.[a-z0-9_.-]+)?($|[/\\\s"'])`), "names a .env file"},
+	{hints(`/etc/`), regexp.MustCompile(`(?i)/etc/(shadow|gshadow|sudoers)`), "names a system password or sudo file"},
+	{hints(`id_`), regexp.MustCompile(`(?i)\bid_(rsa|dsa|ecdsa|ed25519)\b`), "names an SSH private key"},
+	{hints(`.pem .p12 .pfx`), regexp.MustCompile(`(?i)\.(pem|p12|pfx)($|[\s"'])`), "names a key or certificate file"},
+	{hints(`.netrc .git-credentials .pgpass .npmrc .pypirc credentials.json .docker .config .azure`), regexp.MustCompile(`(?i)(^|[/\\])(\.netrc|\.git-credentials|\.pgpass|\.npmrc|\.pypirc|credentials\.json)($|[\s"'])|\.docker[/\\]config\.json|\.config[/\\]gcloud|(^|[/\\])\.azure([/\\]|$)`), "names a credentials file"},
+	{hints(`private`), regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`), "contains a private key"},
 }
 
 var shellPatterns = []pattern{
-	{regexp.MustCompile(`(?i)\brm\s+(-{1,2}[a-z-]+\s+)*(-[a-z]*[rf][a-z]*|--recursive|--force)\b`), "deletes files recursively or by force (rm -rf)"},
-	{regexp.MustCompile(`(?i)\bmkfs(\.[a-z0-9]+)?\b`), "formats a file system (mkfs)"},
-	{regexp.MustCompile(`(?i)\bdd\s+[^|;&\n]*\bof=`), "writes raw to a device or file (dd of=)"},
-	{regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(ba|z|k|da|fi)?sh\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)\b`), "pipes a download into a shell"},
-	{regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*sudo\s`), "runs a command as root (sudo)"},
-	{regexp.MustCompile(`:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:`), "is a fork bomb"},
-	{regexp.MustCompile(`(?i)>\s*/dev/(sd[a-z]|nvme|disk|hd[a-z])`), "writes over a disk device"},
-	{regexp.MustCompile(`(?i)\bchmod\s+(-R\s+)?[0-7]?777\b`), "makes files writable by everyone (chmod 777)"},
-	{regexp.MustCompile(`(?i)\bgit\s+push\b[^;&|\n]*\s(--force|-f)\b`), "force-pushes with git"},
-	{regexp.MustCompile(`(?i)\bgit\s+reset\s+--hard\b`), "discards work with git reset --hard"},
+	{hints(`rm`), regexp.MustCompile(`(?i)\brm\s+(-{1,2}[a-z-]+\s+)*(-[a-z]*[rf][a-z]*|--recursive|--force)\b`), "deletes files recursively or by force (rm -rf)"},
+	{hints(`mkfs`), regexp.MustCompile(`(?i)\bmkfs(\.[a-z0-9]+)?\b`), "formats a file system (mkfs)"},
+	{hints(`of=`), regexp.MustCompile(`(?i)\bdd\s+[^|;&\n]*\bof=`), "writes raw to a device or file (dd of=)"},
+	{hints(`curl wget`), regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(ba|z|k|da|fi)?sh\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)\b`), "pipes a download into a shell"},
+	{hints(`sudo`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*sudo\s`), "runs a command as root (sudo)"},
+	{hints(`:(`), regexp.MustCompile(`:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:`), "is a fork bomb"},
+	{hints(`/dev/`), regexp.MustCompile(`(?i)>\s*/dev/(sd[a-z]|nvme|disk|hd[a-z])`), "writes over a disk device"},
+	{hints(`chmod`), regexp.MustCompile(`(?i)\bchmod\s+(-R\s+)?[0-7]?777\b`), "makes files writable by everyone (chmod 777)"},
+	{hints(`push`), regexp.MustCompile(`(?i)\bgit\s+push\b[^;&|\n]*\s(--force|-f)\b`), "force-pushes with git"},
+	{hints(`--hard`), regexp.MustCompile(`(?i)\bgit\s+reset\s+--hard\b`), "discards work with git reset --hard"},
 }
 
 func (s *scanner) checkString(path, field, v string) {
@@ -269,9 +284,10 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 	}
 	v, _ = stripHidden(v)
+	low := strings.ToLower(v)
 
 	for _, p := range sensitivePaths {
-		if p.re.MatchString(v) {
+		if s.byKind["path:"+p.what] == nil && p.match(v, low) {
 			t := s.writeTier(SensitiveRead)
 			text := fmt.Sprintf("argument %s %s", path, p.what)
 			if t == Destructive {
@@ -281,17 +297,19 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 	}
 	for _, p := range shellPatterns {
-		if p.re.MatchString(v) {
+		if s.byKind["shell:"+p.what] == nil && p.match(v, low) {
 			s.add("shell:"+p.what, Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
 		}
 	}
-	if kind, t, what := classifySQL(v); t > SafeRead {
+	if kind, t, what := classifySQL(v, low); t > SafeRead {
 		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
 	}
 	if field != "" && fieldHas(field, moneyFields) && numRE.MatchString(v) {
 		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s is an amount of money (%s)", path, excerpt(strings.TrimSpace(v))))
-	} else if m := moneyRE.FindString(v); m != "" {
-		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s mentions an amount of money (%s)", path, m))
+	} else if s.byKind["money"] == nil && hasHint(moneyHints, low) {
+		if m := moneyRE.FindString(v); m != "" {
+			s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s mentions an amount of money (%s)", path, m))
+		}
 	}
 	if field != "" && fieldHas(field, recipientFields) {
 		addr := emailRE.FindString(v)

@@ -2,6 +2,7 @@ package risk
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -215,6 +216,8 @@ func TestClassifyBounded(t *testing.T) {
 	long := `{"content":"` + strings.Repeat("a", 100<<10) + ` rm -rf /"}`
 	many := "[" + strings.Repeat(`"`+strings.Repeat("b", 15<<10)+`",`, 80) + `"x"]`
 	repeated := `{"a":"~/.ssh/a","b":"~/.ssh/b","c":"~/.ssh/c"}`
+	hinty := strings.Repeat("rm -x .ssh .aws .env /etc/ id_ .pem .config private mkfs of= curl sudo :( /dev/ chmod push --hard drop delete $ usd ", 150)
+	worst := "[" + strings.Repeat(strconv.Quote(hinty)+",", 80) + `"x"]`
 	tests := []struct {
 		name, args string
 		want       Tier
@@ -223,8 +226,9 @@ func TestClassifyBounded(t *testing.T) {
 		{"deep", deep, Destructive, "…"},
 		{"wide", wide, Write, "only the first 20000 JSON tokens"},
 		{"long", long, Write, "longer than 16 KiB"},
-		{"many", many, Write, "only the first 1024 KiB"},
-		{"repeated", repeated, SensitiveRead, "arguments.a points into ~/.ssh (and 2 more)"},
+		{"many", many, Write, "only the first 256 KiB"},
+		{"repeated", repeated, SensitiveRead, "arguments.a points into ~/.ssh\n"},
+		{"worst", worst, Destructive, "only the first 256 KiB"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package risk
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 type sqlWord struct {
 	w     string // upper case
@@ -79,6 +82,9 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
+// sqlHint gates classifySQL; its regexp matches everything.
+var sqlHint = pattern{hints: hints(`drop truncate alter grant revoke delete update insert replace merge upsert create copy`), re: regexp.MustCompile(``)}
+
 var sqlStarts = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true,
 	"DELETE": true, "DROP": true, "TRUNCATE": true, "ALTER": true, "GRANT": true,
 	"REVOKE": true, "CREATE": true, "WITH": true, "REPLACE": true, "MERGE": true,
@@ -96,8 +102,8 @@ var alterObjects = map[string]bool{"TABLE": true, "DATABASE": true, "SCHEMA": tr
 
 // classifySQL reports the most dangerous SQL in s, if s looks like SQL at all
 // (each statement must start with an SQL keyword). kind names the finding.
-func classifySQL(s string) (kind string, t Tier, what string) {
-	if !strings.ContainsAny(s, "sSeEdDtTaAgGrRiIuUcCwWmM") {
+func classifySQL(s, low string) (kind string, t Tier, what string) {
+	if !sqlHint.match(s, low) {
 		return "", SafeRead, ""
 	}
 	for _, st := range sqlStatements(s) {

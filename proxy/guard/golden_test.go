@@ -188,6 +188,7 @@ func runGolden(t *testing.T, file string) {
 	}
 	ideSide.Close()
 	<-done
+	g.Flush()
 
 	var decisions []string
 	for _, d := range lg.rows {

@@ -54,6 +54,7 @@ type Guard struct {
 
 	session string
 	once    sync.Once
+	pending sync.WaitGroup
 
 	mu    sync.Mutex
 	tools map[string]toolInfo
@@ -83,7 +84,7 @@ func (g *Guard) Session() string { g.init(); return g.session }
 // descriptions and annotations) and tools/call (the gate).
 func (g *Guard) Middleware() []proxy.Middleware {
 	g.init()
-	return []proxy.Middleware{proxy.ToolsList(g.observeList), proxy.ToolCalls(g.gate)}
+	return []proxy.Middleware{proxy.ToolsList(g.observeList), proxy.ToolCalls(gate{g})}
 }
 
 // observeList learns each tool of a tools/list page and removes the ones an
@@ -218,17 +219,10 @@ func stricter(a, b policy.Verdict) policy.Verdict {
 	return out
 }
 
-// stripInvisible removes zero-width, bidi-control and tag characters.
+// stripInvisible removes what the policy treats as hidden, so both agree on names.
 func stripInvisible(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x2060 || r == 0xfeff || r == 0x00ad,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e || r == 0x200f,
-			r >= 0xe0000 && r <= 0xe007f:
-			return -1
-		}
-		return r
-	}, s)
+	out, _ := policy.StripHidden(s)
+	return out
 }
 
 func tierName(t risk.Tier) string {
@@ -255,12 +249,26 @@ func topReason(a risk.Assessment) string {
 	return best
 }
 
-// gate decides one tools/call.
-func (g *Guard) gate(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
-	a, v := g.Assess(call.Name, call.Arguments)
-	info := s.Info()
+// gate adapts Guard to proxy.Gate.
+type gate struct{ g *Guard }
+
+func (x gate) Quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bool) {
+	return x.g.quick(s, call)
+}
+
+func (x gate) Decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
+	return x.g.decide(ctx, s, call)
+}
+
+// pendingCall carries what quick learnt to decide, so the assessment runs once.
+type pendingCall struct {
+	a risk.Assessment
+	v policy.Verdict
+}
+
+func (g *Guard) askRequest(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment) apitype.AskRequest {
 	req := apitype.AskRequest{
-		Kind: apitype.KindToolCall, Server: g.Server, Client: info.ClientName, Session: g.session,
+		Kind: apitype.KindToolCall, Server: g.Server, Client: s.Info().ClientName, Session: g.session,
 		Tool: call.Name, Tier: int(a.Tier), ArgsHash: store.HashArgs(call.Arguments),
 	}
 	for _, r := range a.Reasons {
@@ -272,25 +280,63 @@ func (g *Guard) gate(ctx context.Context, s *proxy.Session, call *proxy.ToolCall
 			req.Arguments = g.Redact(call.Arguments)
 		}
 	}
-	refuse := func(why string) proxy.Verdict {
-		return proxy.Verdict{Refuse: true, Message: fmt.Sprintf(
-			"Airlock refused the call to tool %q on server %q (%s): %s", call.Name, g.Server, tierName(a.Tier), why)}
-	}
+	return req
+}
+
+func (g *Guard) refusal(call *proxy.ToolCall, a risk.Assessment, why string) proxy.Verdict {
+	return proxy.Verdict{Refuse: true, Message: fmt.Sprintf(
+		"Airlock refused the call to tool %q on server %q (%s): %s", call.Name, g.Server, tierName(a.Tier), why)}
+}
+
+// quick decides at once what needs no person: policy denies and allows, and calls below
+// tier 3. Allows are recorded in the background so a harmless call waits for no disk
+// write; denies are committed before the refusal goes out.
+func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bool) {
+	a, v := g.Assess(call.Name, call.Arguments)
 	switch {
 	case v.Action == policy.Deny:
 		why := "a policy rule denies it: " + strings.Join(v.Reasons, "; ")
-		g.record(ctx, req, apitype.Deny, store.DecidedByPolicy, store.ChannelPolicy, why)
-		return refuse(why + ". Do not retry; ask the user to change the policy if the call is needed.")
+		g.record(context.Background(), g.askRequest(s, call, a), apitype.Deny, store.DecidedByPolicy, store.ChannelPolicy, why)
+		return g.refusal(call, a, why+". Do not retry; ask the user to change the policy if the call is needed."), true
 	case v.Action == policy.Allow:
-		g.record(ctx, req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, "a policy rule allows it: "+strings.Join(v.Reasons, "; "))
-		return proxy.Verdict{}
+		g.recordLater(s, call, a, "a policy rule allows it: "+strings.Join(v.Reasons, "; "))
+		return proxy.Verdict{}, true
 	case v.Action != policy.Ask && a.Tier < 3:
-		g.record(ctx, req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy,
-			fmt.Sprintf("%s calls pass without asking (%s)", tierName(a.Tier), topReason(a)))
-		return proxy.Verdict{}
+		g.recordLater(s, call, a, fmt.Sprintf("%s calls pass without asking (%s)", tierName(a.Tier), topReason(a)))
+		return proxy.Verdict{}, true
 	}
+	call.State = pendingCall{a: a, v: v}
+	return proxy.Verdict{}, false
+}
 
-	// A person must decide.
+// recordLater records an automatic allow without holding the call.
+func (g *Guard) recordLater(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, reason string) {
+	if g.Log == nil {
+		return
+	}
+	client := s.Info().ClientName
+	g.pending.Add(1)
+	go func() {
+		defer g.pending.Done()
+		req := g.askRequest(s, call, a)
+		req.Client = client
+		g.record(context.Background(), req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, reason)
+	}()
+}
+
+// Flush waits until every decision recorded in the background is written.
+func (g *Guard) Flush() { g.pending.Wait() }
+
+// decide asks a person about a call quick could not decide.
+func (g *Guard) decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
+	pc, ok := call.State.(pendingCall)
+	if !ok {
+		pc.a, pc.v = g.Assess(call.Name, call.Arguments)
+	}
+	a := pc.a
+	req := g.askRequest(s, call, a)
+	refuse := func(why string) proxy.Verdict { return g.refusal(call, a, why) }
+
 	stop := g.keepAlive(s, call)
 	d, err := g.ask(ctx, req)
 	stop()

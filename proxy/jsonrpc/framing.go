@@ -56,7 +56,7 @@ func (r *Reader) line() ([]byte, error) {
 		// writer can append the newline without reallocating.
 		n := len(frag) - 1
 		if n > r.max {
-			return nil, r.tooLarge(nil, n)
+			return nil, r.tooLargeRead(frag, n)
 		}
 		out := make([]byte, n, n+1)
 		copy(out, frag[:n])
@@ -65,7 +65,8 @@ func (r *Reader) line() ([]byte, error) {
 	var full []byte
 	for errors.Is(err, bufio.ErrBufferFull) {
 		if len(full)+len(frag) > r.max {
-			return nil, r.tooLarge(full, len(full)+len(frag))
+			// frag is the part of the line just read; the rest is still unread.
+			return nil, r.tooLarge(append(full, frag...), len(full)+len(frag))
 		}
 		full = append(full, frag...)
 		frag, err = r.r.ReadSlice('\n')
@@ -80,30 +81,32 @@ func (r *Reader) line() ([]byte, error) {
 		// A final message without a newline is still a message.
 		full = append(full, frag...)
 		if len(full) > r.max {
-			return nil, r.tooLarge(nil, len(full))
+			return nil, r.tooLargeRead(full, len(full))
 		}
 		return trimCR(full), nil
 	}
 	full = append(full, frag[:len(frag)-1]...)
 	if len(full) > r.max {
-		return nil, r.tooLarge(nil, len(full))
+		return nil, r.tooLargeRead(full, len(full))
 	}
 	return trimCR(full), nil
+}
+
+// tooLargeRead reports an oversized line that has been read to its end.
+func (r *Reader) tooLargeRead(line []byte, n int) error {
+	return &BadMessageError{
+		Code:   CodeMessageTooLarge,
+		Reason: fmt.Sprintf("message too large: %d bytes (the limit is %d; raise it with --max-message-size)", n, r.max),
+		ID:     sniffID(line),
+	}
 }
 
 // tooLarge discards the rest of an oversized line and reports it. head is the start of
 // the line, used to recover the id so the error can answer the right request.
 func (r *Reader) tooLarge(head []byte, n int) error {
-	var id ID
-	if len(head) > 0 {
-		id = sniffID(head)
-	}
+	id := sniffID(head) // before reading on: head may point into the read buffer
 	for {
-		frag, err := r.r.ReadSlice('\n')
-		if len(head) == 0 && len(frag) > 0 {
-			head = frag
-			id = sniffID(head)
-		}
+		_, err := r.r.ReadSlice('\n')
 		if err == nil || !errors.Is(err, bufio.ErrBufferFull) {
 			break
 		}

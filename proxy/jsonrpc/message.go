@@ -172,17 +172,17 @@ func Parse(b []byte) (*Message, error) {
 		v := b[vstart:vend]
 		switch string(key) {
 		case "jsonrpc":
-			bit, version = 1, v
+			bit = 1
 		case "id":
-			bit, id = 2, v
+			bit = 2
 		case "method":
-			bit, method = 4, v
+			bit = 4
 		case "params":
-			bit, m.Params = 8, v
+			bit = 8
 		case "result":
-			bit, m.Result = 16, v
+			bit = 16
 		case "error":
-			bit, m.Error = 32, v
+			bit = 32
 		default:
 			for _, k := range other {
 				if k == string(key) {
@@ -193,9 +193,26 @@ func Parse(b []byte) (*Message, error) {
 			return nil
 		}
 		if seen&bit != 0 {
+			if bit == 2 {
+				id = nil // which id would the error answer? neither
+			}
 			return fmt.Errorf("duplicate member %q", key)
 		}
 		seen |= bit
+		switch bit {
+		case 1:
+			version = v
+		case 2:
+			id = v
+		case 4:
+			method = v
+		case 8:
+			m.Params = v
+		case 16:
+			m.Result = v
+		case 32:
+			m.Error = v
+		}
 		return nil
 	})
 	if err == nil && s.i != len(b) {

@@ -297,14 +297,17 @@ func (s *scanner) object(member func(key []byte, vstart, vend int) error) error 
 		if err := s.value(); err != nil {
 			return err
 		}
-		if member != nil {
-			if err := member(key, vstart, s.i); err != nil {
-				return err
-			}
-		}
+		vend := s.i
 		s.ws()
 		if s.i >= len(s.b) {
 			return s.errorf("unexpected end of input in object")
+		}
+		// Report a member only once it is known to end where it should, so a value
+		// such as 01 is never mistaken for 0.
+		if c := s.b[s.i]; member != nil && (c == ',' || c == '}') {
+			if err := member(key, vstart, vend); err != nil {
+				return err
+			}
 		}
 		switch s.b[s.i] {
 		case ',':

@@ -125,6 +125,10 @@ func Start(spec Spec) (*Process, error) {
 	return p, nil
 }
 
+// LookPath resolves argv0 as Start will, relative to dir for paths with a slash, with
+// errors a person can act on (not found in PATH, permission denied).
+func LookPath(argv0, dir string) (string, error) { return lookPath(argv0, dir) }
+
 // lookPath resolves argv0 the way exec does, relative to dir for paths with a slash,
 // with errors a person understands.
 func lookPath(argv0, dir string) (string, error) {
@@ -217,7 +221,13 @@ func (p *Process) Shutdown() error {
 			for time.Now().Before(deadline) && groupAlive(p.cmd) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			signalGroup(p.cmd, sigKill)
+			if signalGroup(p.cmd, sigKill) {
+				// SIGKILL cannot be caught, but the kernel takes a moment to reap.
+				deadline := time.Now().Add(step)
+				for time.Now().Before(deadline) && groupAlive(p.cmd) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
 		}
 		select {
 		case <-p.done:
