@@ -20,7 +20,13 @@ type appendReq struct {
 	ctx  context.Context
 	d    Decision // redacted copy, ID and Time filled by the writer
 	done chan appendResult
+	// later marks a row nobody waits for (AppendLater): the writer may hold it briefly
+	// to commit it together with others.
+	later bool
 }
+
+// lingerLater is how long the writer holds rows from AppendLater to share one commit.
+const lingerLater = 20 * time.Millisecond
 
 type appendResult struct {
 	id   int64
@@ -43,11 +49,48 @@ type appendResult struct {
 // the row is not written; once the writer has taken the row it is committed
 // even if Append has already returned ctx.Err().
 func (l *Log) Append(ctx context.Context, d *Decision) (int64, error) {
+	req, err := l.prepare(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	if err := l.submit(ctx, req); err != nil {
+		return 0, err
+	}
+	select {
+	case res := <-req.done:
+		if res.err != nil {
+			return 0, fmt.Errorf("append decision: %w", res.err)
+		}
+		d.ID, d.Time = res.id, res.time
+		return res.id, nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("append decision: %w", ctx.Err())
+	}
+}
+
+// AppendLater queues d to be committed within about 20 ms, together with other rows,
+// and returns without waiting for the commit. It is for decisions that gate nothing
+// (a harmless call allowed by policy); Close commits whatever is queued. Rows that fail
+// to commit are counted by LaterFailures.
+func (l *Log) AppendLater(d *Decision) error {
+	req, err := l.prepare(context.Background(), d)
+	if err != nil {
+		return err
+	}
+	req.later = true
+	return l.submit(context.Background(), req)
+}
+
+// LaterFailures reports how many rows queued with AppendLater failed to commit.
+func (l *Log) LaterFailures() int64 { return l.laterFailures.Load() }
+
+// prepare validates and redacts d into a request for the writer.
+func (l *Log) prepare(ctx context.Context, d *Decision) (*appendReq, error) {
 	if d == nil {
-		return 0, errors.New("append decision: nil decision")
+		return nil, errors.New("append decision: nil decision")
 	}
 	if err := d.Validate(); err != nil {
-		return 0, fmt.Errorf("append decision: %w", err)
+		return nil, fmt.Errorf("append decision: %w", err)
 	}
 	row := *d
 	if row.Channel == "" {
@@ -72,29 +115,20 @@ func (l *Log) Append(ctx context.Context, d *Decision) (int64, error) {
 		row.Time = row.Time.UTC()
 	}
 
-	req := &appendReq{ctx: ctx, d: row, done: make(chan appendResult, 1)}
+	return &appendReq{ctx: ctx, d: row, done: make(chan appendResult, 1)}, nil
+}
+
+func (l *Log) submit(ctx context.Context, req *appendReq) error {
 	l.mu.RLock()
+	defer l.mu.RUnlock()
 	if l.closed {
-		l.mu.RUnlock()
-		return 0, fmt.Errorf("append decision: %w", ErrClosed)
+		return fmt.Errorf("append decision: %w", ErrClosed)
 	}
 	select {
 	case l.reqs <- req:
+		return nil
 	case <-ctx.Done():
-		l.mu.RUnlock()
-		return 0, fmt.Errorf("append decision: %w", ctx.Err())
-	}
-	l.mu.RUnlock()
-
-	select {
-	case res := <-req.done:
-		if res.err != nil {
-			return 0, fmt.Errorf("append decision: %w", res.err)
-		}
-		d.ID, d.Time = res.id, res.time
-		return res.id, nil
-	case <-ctx.Done():
-		return 0, fmt.Errorf("append decision: %w", ctx.Err())
+		return fmt.Errorf("append decision: %w", ctx.Err())
 	}
 }
 
@@ -105,6 +139,7 @@ func (l *Log) writer() {
 	batch := make([]*appendReq, 0, maxBatch)
 	for req := range l.reqs {
 		batch = append(batch[:0], req)
+		onlyLater := req.later
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -113,9 +148,31 @@ func (l *Log) writer() {
 					break drain
 				}
 				batch = append(batch, r)
+				onlyLater = onlyLater && r.later
 			default:
 				break drain
 			}
+		}
+		if onlyLater && len(batch) < maxBatch {
+			// Nobody waits for these rows: hold them briefly so a stream of harmless
+			// calls costs one commit, not one each. A row someone waits for ends the wait.
+			timer := time.NewTimer(lingerLater)
+		linger:
+			for len(batch) < maxBatch {
+				select {
+				case r, ok := <-l.reqs:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, r)
+					if !r.later {
+						break linger
+					}
+				case <-timer.C:
+					break linger
+				}
+			}
+			timer.Stop()
 		}
 		l.commitBatch(batch)
 	}
@@ -171,6 +228,9 @@ func (l *Log) commitBatch(batch []*appendReq) {
 	}
 	for _, r := range live {
 		if err != nil {
+			if r.later {
+				l.laterFailures.Add(1)
+			}
 			r.done <- appendResult{err: err}
 		} else {
 			r.done <- appendResult{id: r.d.ID, time: r.d.Time}

@@ -29,11 +29,13 @@ type Log struct {
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
 	reqs   chan *appendReq
-	done   chan struct{} // closed when the writer goroutine exits
-	wconn  *sql.Conn     // the writer's dedicated connection
-	insert *sql.Stmt     // insertSQL prepared on wconn
-	anchor *os.File      // <db>.head, see writeAnchor
-	wlock  *writeLock    // <db>.lock, see writeLock
+
+	laterFailures atomic.Int64
+	done          chan struct{} // closed when the writer goroutine exits
+	wconn         *sql.Conn     // the writer's dedicated connection
+	insert        *sql.Stmt     // insertSQL prepared on wconn
+	anchor        *os.File      // <db>.head, see writeAnchor
+	wlock         *writeLock    // <db>.lock, see writeLock
 }
 
 // busyTimeoutMS is how long a connection waits for another process's write

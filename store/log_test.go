@@ -682,3 +682,48 @@ func BenchmarkAppendMultiProcess(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(procs*max(b.N/procs, 1))/b.Elapsed().Seconds(), "decisions/s")
 }
+
+func TestAppendLaterCommittedByClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := 0; i < n; i++ {
+		if err := l.AppendLater(&Decision{Kind: KindToolCall, Server: "s", Tool: "read", Tier: 0,
+			Outcome: OutcomeAllow, DecidedBy: DecidedByPolicy, Channel: ChannelPolicy, Scope: ScopeOnce,
+			Reason: fmt.Sprintf("row %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A row someone waits for is committed at once, not after the linger.
+	if _, err := l.Append(context.Background(), &Decision{Kind: KindToolCall, Server: "s", Tool: "delete",
+		Tier: 3, Outcome: OutcomeDeny, DecidedBy: DecidedByPolicy, Channel: ChannelPolicy, Scope: ScopeOnce, Reason: "deny"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AppendLater(&Decision{Kind: KindToolCall, Tier: 0, Outcome: OutcomeAllow, DecidedBy: DecidedByPolicy, Scope: ScopeOnce}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("AppendLater after Close = %v, want ErrClosed", err)
+	}
+	l, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows, err := l.Query(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != n+1 {
+		t.Fatalf("%d rows after Close, want %d", len(rows), n+1)
+	}
+	if rep, err := l.Verify(context.Background()); err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	if l.LaterFailures() != 0 {
+		t.Fatalf("LaterFailures = %d", l.LaterFailures())
+	}
+}

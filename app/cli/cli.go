@@ -23,6 +23,9 @@ type Env struct {
 	Stderr io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// Window opens the desktop window (with the demo when demo is set) and returns when
+	// it closes; nil means this program has no window.
+	Window func(ctx context.Context, demo bool) error
 }
 
 type command struct {

@@ -1,6 +1,13 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/airlock-mcp/airlock/consent/client"
@@ -9,21 +16,30 @@ import (
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/guard"
 	"github.com/airlock-mcp/airlock/store"
+	"github.com/airlock-mcp/airlock/store/secret"
 )
 
 // consent is what a proxy needs to guard its sessions: the policy, the decision log and
 // the way to the broker.
 type consent struct {
-	paths  paths
-	policy *policy.Policy
-	log    *store.Log
-	broker *client.Client
+	paths    paths
+	policy   *policy.Policy
+	log      *lazyLog
+	broker   *client.Client
+	launches *guard.Launcher
 
 	mu     sync.Mutex
 	guards []*guard.Guard
 }
 
+// proxyMemoryLimit keeps a proxy's heap small; GOMEMLIMIT overrides it. It is a soft
+// limit: past it the collector works harder, nothing fails.
+const proxyMemoryLimit = 24 << 20
+
 func openConsent(env *Env) (*consent, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(proxyMemoryLimit)
+	}
 	p, err := homePaths()
 	if err != nil {
 		return nil, err
@@ -32,15 +48,14 @@ func openConsent(env *Env) (*consent, error) {
 	if err != nil {
 		return nil, err
 	}
-	lg, err := openLog(p)
-	if err != nil {
-		return nil, err
-	}
-	return &consent{paths: p, policy: pol, log: lg, broker: &client.Client{Socket: p.socket}}, nil
+	c := &consent{paths: p, policy: pol, log: openLazy(p), broker: &client.Client{Socket: p.socket}}
+	c.launches = &guard.Launcher{Policy: pol, Asker: c.broker, Log: c.log, Pins: pins.Open(p.pins)}
+	return c, nil
 }
 
 // Close waits for decisions still being recorded, then closes the log.
 func (c *consent) Close() error {
+	c.launches.Flush()
 	c.mu.Lock()
 	guards := c.guards
 	c.mu.Unlock()
@@ -50,23 +65,122 @@ func (c *consent) Close() error {
 	return c.log.Close()
 }
 
-// launcher returns the launch-consent check for stdio servers.
-func (c *consent) launcher() *guard.Launcher {
-	return &guard.Launcher{Policy: c.policy, Asker: c.broker, Log: c.log, Pins: pins.Open(c.paths.pins)}
+// resolveSecrets returns values with every "${keyring:NAME}" reference replaced by the
+// secret from the OS keyring, and records which secrets server used (by name only).
+func (c *consent) resolveSecrets(ctx context.Context, server, where string, values map[string]string) (map[string]string, error) {
+	if !hasReference(values) {
+		return values, nil
+	}
+	ss, err := secret.New(c.paths.home)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(values))
+	var used []string
+	for k, v := range values {
+		r, names, err := ss.Resolve(v)
+		if err != nil {
+			return nil, fmt.Errorf("server %q: %s %s: %w", server, where, k, err)
+		}
+		out[k] = r
+		for _, n := range names {
+			used = append(used, fmt.Sprintf("%s (%s %s)", n, where, k))
+		}
+	}
+	sort.Strings(used)
+	c.log.AppendLater(&store.Decision{Kind: store.KindSecretUse, Server: server, Tier: store.TierNone,
+		Outcome: store.OutcomeAllow, DecidedBy: store.DecidedByPolicy, Channel: store.ChannelPolicy,
+		Scope: store.ScopeOnce, Reason: "secrets used: " + strings.Join(used, ", ")})
+	return out, nil
 }
+
+func hasReference(values map[string]string) bool {
+	for _, v := range values {
+		if strings.Contains(v, "${keyring:") {
+			return true
+		}
+	}
+	return false
+}
+
+// launcher returns the launch-consent check for stdio servers.
+func (c *consent) launcher() *guard.Launcher { return c.launches }
 
 // chain returns the interceptors for one session with server name.
 func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middleware {
 	g := &guard.Guard{
-		Server: name,
-		Policy: c.policy,
-		Asker:  c.broker,
-		Log:    c.log,
-		Redact: c.log.Redactor().RedactJSON,
-		Logf:   logf,
+		Server:     name,
+		Policy:     c.policy,
+		Asker:      c.broker,
+		Log:        c.log,
+		Redact:     c.log.RedactJSON,
+		RedactText: c.log.RedactString,
+		Logf:       logf,
 	}
 	c.mu.Lock()
 	c.guards = append(c.guards, g)
 	c.mu.Unlock()
 	return append([]proxy.Middleware{proxy.Handshake()}, g.Middleware()...)
+}
+
+// lazyLog opens the decision log (and reads the keyring for its redactor) in the
+// background, so a proxy starts its server without waiting for either. Every use waits
+// for the opening to finish.
+type lazyLog struct {
+	ready chan struct{}
+	log   *store.Log
+	err   error
+}
+
+func openLazy(p paths) *lazyLog {
+	l := &lazyLog{ready: make(chan struct{})}
+	go func() {
+		defer close(l.ready)
+		l.log, l.err = openLog(p)
+	}()
+	return l
+}
+
+// Err reports why the log could not be opened, or nil.
+func (l *lazyLog) Err() error { <-l.ready; return l.err }
+
+// Append implements guard.Recorder.
+func (l *lazyLog) Append(ctx context.Context, d *store.Decision) (int64, error) {
+	if err := l.Err(); err != nil {
+		return 0, err
+	}
+	return l.log.Append(ctx, d)
+}
+
+// AppendLater queues a row that gates nothing (see store.Log.AppendLater).
+func (l *lazyLog) AppendLater(d *store.Decision) error {
+	if err := l.Err(); err != nil {
+		return err
+	}
+	return l.log.AppendLater(d)
+}
+
+// RedactJSON redacts arguments for display. Without a log (and so without the list of
+// keyring values) it still removes token shapes and secret-named fields.
+func (l *lazyLog) RedactJSON(b json.RawMessage) json.RawMessage {
+	if l.Err() != nil {
+		return (&store.Redactor{}).RedactJSON(b)
+	}
+	return l.log.Redactor().RedactJSON(b)
+}
+
+// RedactString redacts free text.
+func (l *lazyLog) RedactString(s string) string {
+	if l.Err() != nil {
+		return (&store.Redactor{}).RedactString(s)
+	}
+	return l.log.Redactor().RedactString(s)
+}
+
+// Close closes the log once it is open.
+func (l *lazyLog) Close() error {
+	if l.Err() != nil {
+		return nil
+	}
+	return l.log.Close()
 }

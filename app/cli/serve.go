@@ -84,7 +84,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		srv.Token = token
 	}
 	for _, name := range servers.Names() {
-		srv.Backends[name] = ingress.Backend{Dial: dialer(name, servers.MCPServers[name], *maxMsg, env, cons.launcher().Check)}
+		srv.Backends[name] = ingress.Backend{Dial: dialer(name, servers.MCPServers[name], *maxMsg, env, cons)}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -68,15 +68,28 @@ func runTools(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want exactly one server name")
 	}
-	name := fs.Arg(0)
-	home, err := config.Home()
+	rep, err := toolsOf(ctx, env, fs.Arg(0), *timeout)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, rep)
+	}
+	printTools(env.Stdout, rep)
+	return nil
+}
+
+// toolsOf starts the server name from servers.json (after launch consent), lists its
+// tools and judges a call to each.
+func toolsOf(ctx context.Context, env *Env, name string, timeout time.Duration) (toolsReport, error) {
+	home, err := config.Home()
+	if err != nil {
+		return toolsReport{}, err
 	}
 	path := config.ServersPath(home)
 	servers, err := config.LoadServers(path)
 	if err != nil {
-		return err
+		return toolsReport{}, err
 	}
 	srv, ok := servers.MCPServers[name]
 	if !ok {
@@ -84,22 +97,22 @@ func runTools(ctx context.Context, env *Env, args []string) error {
 		if known == "" {
 			known = "none"
 		}
-		return fmt.Errorf("no server %q in %s (known: %s)", name, path, known)
+		return toolsReport{}, fmt.Errorf("no server %q in %s (known: %s)", name, path, known)
 	}
 	// The same consent as `airlock run`: the launch is checked (and asked about) first.
 	cons, err := openConsent(env)
 	if err != nil {
-		return err
+		return toolsReport{}, err
 	}
 	defer cons.Close()
 	pol := cons.policy
-	conn, err := dialer(name, srv, jsonrpc.DefaultMaxMessageSize, env, cons.launcher().Check)(ctx)
+	conn, err := dialer(name, srv, jsonrpc.DefaultMaxMessageSize, env, cons)(ctx)
 	if err != nil {
-		return err
+		return toolsReport{}, err
 	}
 	// The timeout starts once the server runs, so a person has the broker's full
 	// approval time to allow the launch.
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	g := &guard.Guard{Server: name, Policy: pol}
 	observe := guardListObserver(ctx, g, name)
@@ -112,19 +125,15 @@ func runTools(ctx context.Context, env *Env, args []string) error {
 	})
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("server %q did not list its tools within %s", name, *timeout)
+			return toolsReport{}, fmt.Errorf("server %q did not list its tools within %s", name, timeout)
 		}
-		return err
+		return toolsReport{}, err
 	}
 	for _, pg := range pages {
 		observe(pg)
 	}
 	rep.Tools = judgeTools(g, pol, name, pages)
-	if *asJSON {
-		return printJSON(env.Stdout, rep)
-	}
-	printTools(env.Stdout, rep)
-	return nil
+	return rep, nil
 }
 
 // guardListObserver returns a function that shows g a tools/list result page the way the

@@ -160,7 +160,7 @@ func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, m
 		return &exitError{code: 1}
 	}
 	defer c.Close()
-	err = proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env, c.launcher().Check), proxy.Options{
+	err = proxy.Relay(ctx, client, dialer(name, srv, maxMsg, env, c), proxy.Options{
 		Name:       name,
 		Middleware: c.chain(name, logf),
 		Logf:       logf,
@@ -172,12 +172,21 @@ func relayStdio(ctx context.Context, env *Env, name string, srv config.Server, m
 	return nil
 }
 
-// dialer returns how to reach srv. A local server starts only after launch consent
-// (check); nil check starts it unconditionally (used by tests of the relay alone).
-func dialer(name string, srv config.Server, maxMsg int, env *Env, check func(context.Context, launch.Command) error) proxy.Dialer {
+// dialer returns how to reach srv. A local server starts only after launch consent;
+// "${keyring:NAME}" references in its env (or a remote server's headers) are resolved
+// from the OS keyring at that moment and recorded as secret uses. A nil c starts the
+// server unconditionally with references unresolved (tests of the relay alone).
+func dialer(name string, srv config.Server, maxMsg int, env *Env, c *consent) proxy.Dialer {
 	return func(ctx context.Context) (transport.Conn, error) {
 		if srv.Remote() {
-			return dialRemote(ctx, name, srv, maxMsg)
+			headers := srv.Headers
+			if c != nil {
+				var err error
+				if headers, err = c.resolveSecrets(ctx, name, "header", srv.Headers); err != nil {
+					return nil, err
+				}
+			}
+			return dialRemote(ctx, name, srv.URL, headers, maxMsg)
 		}
 		argv := append([]string{srv.Command}, srv.Args...)
 		// A command that cannot run is reported as such, without asking anyone to
@@ -185,14 +194,20 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, check func(con
 		if _, err := transport.LookPath(argv[0], srv.Cwd); err != nil {
 			return nil, &transport.StartError{Name: name, Err: err}
 		}
-		if check != nil {
+		vars := srv.Env
+		if c != nil {
+			// Consent is about the command as configured: references, not secret values.
 			cmd := launch.Resolve(launch.Command{Name: name, Argv: argv, Dir: srv.Cwd, Env: srv.Env}, nil)
-			if err := check(ctx, cmd); err != nil {
+			if err := c.launcher().Check(ctx, cmd); err != nil {
+				return nil, err
+			}
+			var err error
+			if vars, err = c.resolveSecrets(ctx, name, "env", srv.Env); err != nil {
 				return nil, err
 			}
 		}
 		environ := os.Environ()
-		for k, v := range srv.Env {
+		for k, v := range vars {
 			environ = append(environ, k+"="+v)
 		}
 		p, err := transport.Start(transport.Spec{
@@ -210,10 +225,10 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, check func(con
 	}
 }
 
-func dialRemote(ctx context.Context, name string, srv config.Server, maxMsg int) (transport.Conn, error) {
+func dialRemote(ctx context.Context, name, rawURL string, headers map[string]string, maxMsg int) (transport.Conn, error) {
 	h := http.Header{}
-	for k, v := range srv.Headers {
+	for k, v := range headers {
 		h.Set(k, v)
 	}
-	return remote.Dial(ctx, remote.Options{Name: name, URL: srv.URL, Header: h, MaxMessage: maxMsg})
+	return remote.Dial(ctx, remote.Options{Name: name, URL: rawURL, Header: h, MaxMessage: maxMsg})
 }

@@ -233,9 +233,17 @@ func Parse(name string, data []byte) (*Policy, error) {
 			fail(line, "server %q: unknown trust %q (want untrusted, trusted)", server, s.Trust)
 		}
 	}
-	env, err := celEnv()
-	if err != nil {
-		return nil, fmt.Errorf("policy: build CEL environment: %w", err)
+	// Building a CEL environment costs milliseconds: only do it for files that use
+	// conditions, so a proxy with a plain policy starts fast.
+	var env *cel.Env
+	for _, r := range f.Rules {
+		if r.When != "" {
+			var err error
+			if env, err = celEnv(); err != nil {
+				return nil, fmt.Errorf("policy: build CEL environment: %w", err)
+			}
+			break
+		}
 	}
 	for i, r := range f.Rules {
 		n := i + 1

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,8 @@ type Guard struct {
 	Log Recorder
 	// Redact prepares arguments for display and the log; nil means no redaction.
 	Redact func(json.RawMessage) json.RawMessage
+	// RedactText redacts free text (the head of a summarised argument list).
+	RedactText func(string) string
 	// Logf reports problems (a decision that could not be recorded); nil discards.
 	Logf func(format string, args ...any)
 	// KeepAlive is how often a waiting call sends progress, when the request carried a
@@ -267,20 +270,49 @@ type pendingCall struct {
 }
 
 func (g *Guard) askRequest(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment) apitype.AskRequest {
+	return g.request(s, call, a, true)
+}
+
+// logArgsMax bounds the arguments an automatic allow stores in the log; larger ones are
+// summarised. A person deciding a call always sees all of them.
+const logArgsMax = 16 << 10
+
+// request builds the description of a call for the broker and the log. With full unset,
+// large arguments are replaced by a redacted summary, so logging a harmless call stays
+// cheap whatever its size.
+func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, full bool) apitype.AskRequest {
 	req := apitype.AskRequest{
 		Kind: apitype.KindToolCall, Server: g.Server, Client: s.Info().ClientName, Session: g.session,
-		Tool: call.Name, Tier: int(a.Tier), ArgsHash: store.HashArgs(call.Arguments),
+		Tool: call.Name, Tier: int(a.Tier), ArgsHash: ArgsHash(call.Arguments),
 	}
 	for _, r := range a.Reasons {
 		req.Reasons = append(req.Reasons, apitype.Reason{Source: r.Source, Tier: int(r.Tier), Text: r.Text})
 	}
-	if len(call.Arguments) > 0 {
+	switch {
+	case len(call.Arguments) == 0:
+	case full || len(call.Arguments) <= logArgsMax:
 		req.Arguments = call.Arguments
 		if g.Redact != nil {
 			req.Arguments = g.Redact(call.Arguments)
 		}
+	default:
+		head := string(call.Arguments[:4096])
+		if g.RedactText != nil {
+			head = g.RedactText(head)
+		}
+		req.Arguments, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(call.Arguments), "head": head})
 	}
 	return req
+}
+
+// ArgsHash identifies a call's arguments: the store's canonical hash up to 64 KiB (so key
+// order does not matter), the hash of the exact bytes above that.
+func ArgsHash(args json.RawMessage) string {
+	if len(args) <= 64<<10 {
+		return store.HashArgs(args)
+	}
+	sum := sha256.Sum256(args)
+	return "raw:" + hex.EncodeToString(sum[:])
 }
 
 func (g *Guard) refusal(call *proxy.ToolCall, a risk.Assessment, why string) proxy.Verdict {
@@ -293,6 +325,12 @@ func (g *Guard) refusal(call *proxy.ToolCall, a risk.Assessment, why string) pro
 // write; denies are committed before the refusal goes out.
 func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bool) {
 	a, v := g.Assess(call.Name, call.Arguments)
+	if h, ok := g.Log.(interface{ Err() error }); ok {
+		if err := h.Err(); err != nil {
+			// Fail closed: a call Airlock cannot record is a call it does not allow.
+			return g.refusal(call, a, fmt.Sprintf("Airlock cannot record decisions (%v); fix the decision log and retry", err)), true
+		}
+	}
 	switch {
 	case v.Action == policy.Deny:
 		why := "a policy rule denies it: " + strings.Join(v.Reasons, "; ")
@@ -318,9 +356,16 @@ func (g *Guard) recordLater(s *proxy.Session, call *proxy.ToolCall, a risk.Asses
 	g.pending.Add(1)
 	go func() {
 		defer g.pending.Done()
-		req := g.askRequest(s, call, a)
+		req := g.request(s, call, a, false)
 		req.Client = client
-		g.record(context.Background(), req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, reason)
+		row := g.row(req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, reason)
+		if l, ok := g.Log.(interface{ AppendLater(*store.Decision) error }); ok {
+			if err := l.AppendLater(row); err != nil && g.Logf != nil {
+				g.Logf("airlock: could not record a decision about %s: %v", req.Tool, err)
+			}
+			return
+		}
+		g.Log.Append(context.Background(), row)
 	}()
 }
 
@@ -465,22 +510,22 @@ func (g *Guard) keepAlive(s *proxy.Session, call *proxy.ToolCall) func() {
 	return func() { close(done) }
 }
 
-// record writes a decision the guard made itself. A failure to record a deny is logged
-// on stderr; the deny stands.
+// row builds the log row for a decision the guard made itself.
+func (g *Guard) row(req apitype.AskRequest, outcome apitype.Outcome, by store.DecidedBy, ch store.Channel, reason string) *store.Decision {
+	return &store.Decision{
+		Time: time.Now().UTC(), Kind: store.KindToolCall, Server: req.Server, Client: req.Client,
+		Session: req.Session, Tool: req.Tool, Tier: req.Tier, Args: string(req.Arguments), ArgsHash: req.ArgsHash,
+		Outcome: store.Outcome(outcome), DecidedBy: by, Channel: ch, Scope: store.ScopeOnce, Reason: reason,
+	}
+}
+
+// record writes a decision the guard made itself and waits for the commit. A failure to
+// record a deny is reported on stderr; the deny stands.
 func (g *Guard) record(ctx context.Context, req apitype.AskRequest, outcome apitype.Outcome, by store.DecidedBy, ch store.Channel, reason string) {
 	if g.Log == nil {
 		return
 	}
-	tier := req.Tier
-	d := &store.Decision{
-		Time: time.Now().UTC(), Kind: store.KindToolCall, Server: req.Server, Client: req.Client,
-		Session: req.Session, Tool: req.Tool, Tier: tier, Args: string(req.Arguments), ArgsHash: req.ArgsHash,
-		Outcome: store.Outcome(outcome), DecidedBy: by, Channel: ch, Scope: store.ScopeOnce, Reason: reason,
-	}
-	if ctx.Err() != nil {
-		ctx = context.Background()
-	}
-	if _, err := g.Log.Append(ctx, d); err != nil && g.Logf != nil {
+	if _, err := g.Log.Append(context.WithoutCancel(ctx), g.row(req, outcome, by, ch, reason)); err != nil && g.Logf != nil {
 		g.Logf("airlock: could not record a decision about %s: %v", req.Tool, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airlock-mcp/airlock/consent/apitype"
@@ -23,7 +24,12 @@ type Launcher struct {
 	Asker  Asker
 	Log    Recorder
 	Pins   *pins.Store
+
+	pending sync.WaitGroup
 }
+
+// Flush waits until every decision recorded in the background is written.
+func (l *Launcher) Flush() { l.pending.Wait() }
 
 // LaunchError says why a server was not started. Its message tells the user what to do.
 type LaunchError struct {
@@ -51,7 +57,7 @@ func (l *Launcher) Check(ctx context.Context, c launch.Command) error {
 		req.Launch.Spans = append(req.Launch.Spans, sp)
 	}
 	if l.Policy.LaunchApproved(c.Name, a.Fingerprint) {
-		l.record(ctx, req, apitype.Allow, store.DecidedByPolicy, "pre-approved in the policy file")
+		l.recordLater(req, store.DecidedByPolicy, "pre-approved in the policy file")
 		return nil
 	}
 	pin, pinned, err := l.Pins.Get(c.Name)
@@ -59,7 +65,7 @@ func (l *Launcher) Check(ctx context.Context, c launch.Command) error {
 		return &LaunchError{Server: c.Name, Msg: fmt.Sprintf("airlock cannot check the approved command of server %q: %v", c.Name, err)}
 	}
 	if pinned && pin.Fingerprint == a.Fingerprint {
-		l.record(ctx, req, apitype.Allow, store.DecidedByGrant, fmt.Sprintf("the command was approved on %s", pin.Approved.Local().Format(time.DateOnly)))
+		l.recordLater(req, store.DecidedByGrant, fmt.Sprintf("the command was approved on %s", pin.Approved.Local().Format(time.DateOnly)))
 		return nil
 	}
 	if pinned {
@@ -109,6 +115,15 @@ func (l *Launcher) noBroker(ctx context.Context, req apitype.AskRequest, what, t
 		req.Server, what, trustHint)
 	l.record(ctx, req, apitype.Deny, store.DecidedByFallback, "no approver was running")
 	return &LaunchError{Server: req.Server, Msg: msg}
+}
+
+// recordLater records an automatic allow without delaying the start.
+func (l *Launcher) recordLater(req apitype.AskRequest, by store.DecidedBy, reason string) {
+	l.pending.Add(1)
+	go func() {
+		defer l.pending.Done()
+		l.record(context.Background(), req, apitype.Allow, by, reason)
+	}()
 }
 
 func (l *Launcher) record(ctx context.Context, req apitype.AskRequest, o apitype.Outcome, by store.DecidedBy, reason string) {
