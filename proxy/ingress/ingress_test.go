@@ -1,0 +1,252 @@
+package ingress
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/airlock-mcp/airlock/proxy"
+	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/airlock-mcp/airlock/proxy/transport"
+)
+
+// fakeServer is a minimal MCP server on an in-memory stream: it answers initialize,
+// echoes tools/call arguments back after sending a progress notification when asked, and
+// counts the backends started.
+type fakeServer struct {
+	mu      sync.Mutex
+	started int
+}
+
+func (f *fakeServer) dial(ctx context.Context) (transport.Conn, error) {
+	f.mu.Lock()
+	f.started++
+	f.mu.Unlock()
+	ar, bw := io.Pipe()
+	br, aw := io.Pipe()
+	proxySide := transport.NewStream(ar, aw, func() error { ar.Close(); return aw.Close() }, 0)
+	serverSide := transport.NewStream(br, bw, func() error { br.Close(); return bw.Close() }, 0)
+	go func() {
+		for {
+			m, err := serverSide.Read()
+			if err != nil {
+				return
+			}
+			if m.Kind != jsonrpc.KindRequest {
+				continue
+			}
+			switch m.Method {
+			case "initialize":
+				r, _ := jsonrpc.NewResult(m.ID, map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "serverInfo": map[string]any{"name": "fake", "version": "1"}})
+				serverSide.Write(r)
+			case "tools/call":
+				if tok := proxy.RequestMeta(m).ProgressToken; tok != nil {
+					n, _ := jsonrpc.NewNotification("notifications/progress", map[string]any{"progressToken": tok, "progress": 1})
+					serverSide.Write(n)
+				}
+				r, _ := jsonrpc.NewResult(m.ID, map[string]any{"echo": json.RawMessage(jsonrpc.Member(m.Params, "arguments"))})
+				serverSide.Write(r)
+			default:
+				r, _ := jsonrpc.NewResult(m.ID, map[string]any{})
+				serverSide.Write(r)
+			}
+		}
+	}()
+	return proxySide, nil
+}
+
+func newTestServer(t *testing.T, token string) (*httptest.Server, *fakeServer) {
+	t.Helper()
+	f := &fakeServer{}
+	s := &Server{Backends: map[string]Backend{"fake": {Dial: f.dial}}, Token: token}
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	return hs, f
+}
+
+type reply struct {
+	status   int
+	header   http.Header
+	messages []map[string]any
+}
+
+func post(t *testing.T, hs *httptest.Server, headers map[string]string, body string) reply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", hs.URL+"/mcp/fake", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := reply{status: resp.StatusCode, header: resp.Header}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var m map[string]any
+				json.Unmarshal([]byte(data), &m)
+				r.messages = append(r.messages, m)
+			}
+		}
+	} else {
+		var m map[string]any
+		if json.NewDecoder(resp.Body).Decode(&m) == nil {
+			r.messages = append(r.messages, m)
+		}
+	}
+	return r
+}
+
+const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+
+func TestRequestChecks(t *testing.T) {
+	hs, _ := newTestServer(t, "sekret")
+	cases := []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"no token", nil, http.StatusUnauthorized},
+		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
+		{"foreign host", map[string]string{"Authorization": "Bearer sekret", "Host": "attacker.example:80"}, http.StatusForbidden},
+		{"foreign origin", map[string]string{"Authorization": "Bearer sekret", "Origin": "https://attacker.example"}, http.StatusForbidden},
+		{"loopback origin", map[string]string{"Authorization": "Bearer sekret", "Origin": "http://localhost:3000"}, http.StatusOK},
+		{"localhost host", map[string]string{"Authorization": "Bearer sekret", "Host": "localhost:1234"}, http.StatusOK},
+		{"ipv6 loopback host", map[string]string{"Authorization": "Bearer sekret", "Host": "[::1]:1234"}, http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if r := post(t, hs, c.headers, initBody); r.status != c.want {
+				t.Errorf("status %d, want %d", r.status, c.want)
+			}
+		})
+	}
+}
+
+func TestStatefulSession(t *testing.T) {
+	hs, f := newTestServer(t, "")
+	r := post(t, hs, nil, initBody)
+	sid := r.header.Get("Mcp-Session-Id")
+	if r.status != 200 || sid == "" || len(r.messages) != 1 {
+		t.Fatalf("initialize: %d %q %v", r.status, sid, r.messages)
+	}
+	// A request without a session is refused; one with an unknown session is 404.
+	if r := post(t, hs, nil, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); r.status != http.StatusBadRequest {
+		t.Errorf("no session: %d", r.status)
+	}
+	if r := post(t, hs, map[string]string{"Mcp-Session-Id": "nope"}, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); r.status != http.StatusNotFound {
+		t.Errorf("unknown session: %d", r.status)
+	}
+	// Progress for a call arrives on that call's stream, before the answer.
+	h := map[string]string{"Mcp-Session-Id": sid}
+	if r := post(t, hs, h, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); r.status != http.StatusAccepted {
+		t.Errorf("notification: %d", r.status)
+	}
+	r = post(t, hs, h, `{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"x","arguments":{"a":1},"_meta":{"progressToken":"p1"}}}`)
+	if len(r.messages) != 2 || r.messages[0]["method"] != "notifications/progress" || r.messages[1]["id"] != "c1" {
+		t.Fatalf("call stream: %v", r.messages)
+	}
+	// A malformed body gets a JSON-RPC parse error, and the session goes on.
+	if r := post(t, hs, h, `{"jsonrpc":`); r.status != http.StatusBadRequest || r.messages[0]["error"] == nil {
+		t.Errorf("bad JSON: %d %v", r.status, r.messages)
+	}
+	// DELETE ends the session.
+	req, _ := http.NewRequest("DELETE", hs.URL+"/mcp/fake", nil)
+	req.Header.Set("Mcp-Session-Id", sid)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if f.started != 1 {
+		t.Errorf("%d backends started, want 1", f.started)
+	}
+}
+
+func TestModernStatelessRewritesIDs(t *testing.T) {
+	hs, f := newTestServer(t, "")
+	call := func(id string) map[string]any {
+		body := `{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"x","arguments":{"who":` + id + `},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
+		r := post(t, hs, map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"}, body)
+		if r.status != 200 || len(r.messages) != 1 {
+			t.Fatalf("modern call %s: %d %v", id, r.status, r.messages)
+		}
+		return r.messages[0]
+	}
+	// Two clients using the same id at once each get their own answer, with their id.
+	var wg sync.WaitGroup
+	results := make([]map[string]any, 2)
+	for i, id := range []string{"7", "7"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i] = call(id) }()
+	}
+	wg.Wait()
+	for _, m := range results {
+		if m["id"] != float64(7) {
+			t.Errorf("answer id %v, want 7 (the client's own)", m["id"])
+		}
+	}
+	if m := call(`"s"`); m["id"] != "s" || m["result"].(map[string]any)["echo"].(map[string]any)["who"] != "s" {
+		t.Errorf("string id answer: %v", m)
+	}
+	if f.started != 1 {
+		t.Errorf("%d backends for stateless requests, want one shared", f.started)
+	}
+	// A header that contradicts the body is refused.
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
+	if r := post(t, hs, map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"}, body); r.status != http.StatusBadRequest {
+		t.Errorf("method mismatch: %d", r.status)
+	}
+}
+
+func TestGetStreamConflict(t *testing.T) {
+	hs, _ := newTestServer(t, "")
+	sid := post(t, hs, nil, initBody).header.Get("Mcp-Session-Id")
+	get := func() *http.Response {
+		req, _ := http.NewRequest("GET", hs.URL+"/mcp/fake", nil)
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := get()
+	defer first.Body.Close()
+	if first.StatusCode != 200 {
+		t.Fatalf("first GET: %d", first.StatusCode)
+	}
+	second := get()
+	second.Body.Close()
+	if second.StatusCode != http.StatusConflict {
+		t.Errorf("second GET: %d, want 409", second.StatusCode)
+	}
+}
+
+func TestLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1:80": true, "localhost": true, "LOCALHOST:1": true, "[::1]:9": true, "127.1.2.3": true,
+		"example.com": false, "127.0.0.1.nip.io:80": false, "[::ffff:8.8.8.8]:1": false, "": false,
+	} {
+		if got := loopbackHost(host); got != want {
+			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
