@@ -69,7 +69,7 @@ func Handshake() Middleware {
 						i.ProtocolVersion = r.ProtocolVersion
 					})
 				}
-			case dir == ToServer && m.Kind == jsonrpc.KindRequest && (m.Method == "server/discover" || !s.Info().Modern):
+			case dir == ToServer && m.Kind == jsonrpc.KindRequest && (m.Method == "server/discover" || s.undecidedGeneration()):
 				if meta := RequestMeta(m); meta.ProtocolVersion >= ModernVersion {
 					s.updateInfo(func(i *PeerInfo) {
 						i.Modern, i.ProtocolVersion = true, meta.ProtocolVersion
@@ -99,7 +99,12 @@ func RequestMeta(m *jsonrpc.Message) Meta {
 	if len(m.Params) == 0 || m.Params[0] != '{' {
 		return out
 	}
-	raw := jsonrpc.Member(m.Params, "_meta")
+	return parseMeta(jsonrpc.Member(m.Params, "_meta"))
+}
+
+// parseMeta reads a request's _meta object.
+func parseMeta(raw json.RawMessage) Meta {
+	var out Meta
 	if raw == nil {
 		return out
 	}
@@ -158,8 +163,9 @@ func ToolCalls(gate Gate) Middleware {
 					fmt.Sprintf("airlock refused an ambiguous tools/call: %v; send each key once", err), nil)
 				return
 			}
+			parts := jsonrpc.Members(m.Params, "name", "arguments", "_meta")
 			var name string
-			if raw := jsonrpc.Member(m.Params, "name"); raw == nil || json.Unmarshal(raw, &name) != nil || name == "" {
+			if raw := parts[0]; raw == nil || json.Unmarshal(raw, &name) != nil || name == "" {
 				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams, "airlock refused a tools/call without a tool name", nil)
 				return
 			}
@@ -167,7 +173,7 @@ func ToolCalls(gate Gate) Middleware {
 				next(s, dir, m)
 				return
 			}
-			call := &ToolCall{Request: m, Name: name, Arguments: jsonrpc.Member(m.Params, "arguments"), Meta: RequestMeta(m)}
+			call := &ToolCall{Request: m, Name: name, Arguments: parts[1], Meta: parseMeta(parts[2])}
 			decided := func(v Verdict) {
 				if !v.Refuse {
 					next(s, dir, m)

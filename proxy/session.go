@@ -456,6 +456,14 @@ func (s *Session) Info() PeerInfo {
 	return s.info
 }
 
+// undecidedGeneration reports whether the session has neither done the initialize
+// handshake nor seen a 2026-07-28 request, so a request's _meta is worth reading.
+func (s *Session) undecidedGeneration() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.info.Modern && s.info.ProtocolVersion == ""
+}
+
 func (s *Session) updateInfo(f func(*PeerInfo)) {
 	s.mu.Lock()
 	f(&s.info)

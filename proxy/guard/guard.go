@@ -283,7 +283,14 @@ const logArgsMax = 16 << 10
 func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, full bool) apitype.AskRequest {
 	req := apitype.AskRequest{
 		Kind: apitype.KindToolCall, Server: g.Server, Client: s.Info().ClientName, Session: g.session,
-		Tool: call.Name, Tier: int(a.Tier), ArgsHash: ArgsHash(call.Arguments),
+		Tool: call.Name, Tier: int(a.Tier),
+	}
+	if full {
+		// Grants match on this hash: key order must not matter.
+		req.ArgsHash = ArgsHash(call.Arguments)
+	} else {
+		// Only a record: the exact bytes' hash is cheap and identifies them as well.
+		req.ArgsHash = rawHash(call.Arguments)
 	}
 	for _, r := range a.Reasons {
 		req.Reasons = append(req.Reasons, apitype.Reason{Source: r.Source, Tier: int(r.Tier), Text: r.Text})
@@ -310,6 +317,13 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 func ArgsHash(args json.RawMessage) string {
 	if len(args) <= 64<<10 {
 		return store.HashArgs(args)
+	}
+	return rawHash(args)
+}
+
+func rawHash(args json.RawMessage) string {
+	if len(args) == 0 {
+		return ""
 	}
 	sum := sha256.Sum256(args)
 	return "raw:" + hex.EncodeToString(sum[:])

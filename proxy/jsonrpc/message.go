@@ -441,3 +441,23 @@ func Member(obj []byte, key string) json.RawMessage {
 	})
 	return out
 }
+
+// Members returns the raw values of several top-level members of the JSON object obj in
+// one pass, in the order of keys (nil for a missing one). obj must already be valid JSON.
+func Members(obj []byte, keys ...string) []json.RawMessage {
+	out := make([]json.RawMessage, len(keys))
+	s := scanner{b: obj}
+	s.ws()
+	if s.i >= len(obj) || obj[s.i] != '{' {
+		return out
+	}
+	s.object(func(k []byte, vstart, vend int) error {
+		for i, key := range keys {
+			if out[i] == nil && string(k) == key {
+				out[i] = obj[vstart:vend]
+			}
+		}
+		return nil
+	})
+	return out
+}
