@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 )
@@ -154,6 +155,13 @@ type Gate interface {
 func ToolCalls(gate Gate) Middleware {
 	return func(next Handler) Handler {
 		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			if dir == ToServer && m.Kind == jsonrpc.KindNotification && !strings.HasPrefix(m.Method, "notifications/") {
+				// MCP notifications are all notifications/*; anything else is malformed. A
+				// lenient server might still run a "tools/call" sent without an id, which
+				// would slip past the gate: drop it.
+				s.Logf("airlock: dropped a %q notification from the client: MCP requests need an id", m.Method)
+				return
+			}
 			if dir != ToServer || m.Kind != jsonrpc.KindRequest || m.Method != "tools/call" {
 				next(s, dir, m)
 				return
