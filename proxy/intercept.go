@@ -126,6 +126,9 @@ type ToolCall struct {
 	Name      string
 	Arguments json.RawMessage
 	Meta      Meta
+	// Retry reports a 2026-07-28 multi round-trip retry (it carries requestState or
+	// inputResponses): the same call again, answering the server's input request.
+	Retry bool
 	// State carries a Gate's own data from Quick to Decide.
 	State any
 }
@@ -171,7 +174,7 @@ func ToolCalls(gate Gate) Middleware {
 					fmt.Sprintf("airlock refused an ambiguous tools/call: %v; send each key once", err), nil)
 				return
 			}
-			parts := jsonrpc.Members(m.Params, "name", "arguments", "_meta")
+			parts := jsonrpc.Members(m.Params, "name", "arguments", "_meta", "requestState", "inputResponses")
 			var name string
 			if raw := parts[0]; raw == nil || json.Unmarshal(raw, &name) != nil || name == "" {
 				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams, "airlock refused a tools/call without a tool name", nil)
@@ -181,7 +184,8 @@ func ToolCalls(gate Gate) Middleware {
 				next(s, dir, m)
 				return
 			}
-			call := &ToolCall{Request: m, Name: name, Arguments: parts[1], Meta: parseMeta(parts[2])}
+			call := &ToolCall{Request: m, Name: name, Arguments: parts[1], Meta: parseMeta(parts[2]),
+				Retry: parts[3] != nil || parts[4] != nil}
 			decided := func(v Verdict) {
 				if !v.Refuse {
 					next(s, dir, m)

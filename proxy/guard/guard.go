@@ -59,9 +59,14 @@ type Guard struct {
 	once    sync.Once
 	pending sync.WaitGroup
 
-	mu    sync.Mutex
-	tools map[string]toolInfo
+	mu       sync.Mutex
+	tools    map[string]toolInfo
+	approved map[string]time.Time // tool + args hash → until when a person's allow covers retries
 }
+
+// retryWindow is how long a person's allow covers the 2026-07-28 retries of the same
+// call (the server asked for input and the client calls again with the answer).
+const retryWindow = 2 * time.Minute
 
 type toolInfo struct {
 	description string
@@ -77,6 +82,7 @@ func (g *Guard) init() {
 			g.KeepAlive = 10 * time.Second
 		}
 		g.tools = make(map[string]toolInfo)
+		g.approved = make(map[string]time.Time)
 	})
 }
 
@@ -356,6 +362,9 @@ func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bo
 	case v.Action != policy.Ask && a.Tier < 3:
 		g.recordLater(s, call, a, fmt.Sprintf("%s calls pass without asking (%s)", tierName(a.Tier), topReason(a)))
 		return proxy.Verdict{}, true
+	case call.Retry && g.recentlyApproved(call):
+		g.recordLaterBy(s, call, a, store.DecidedByGrant, "a retry (with the server's requested input) of a call the user just approved")
+		return proxy.Verdict{}, true
 	}
 	call.State = pendingCall{a: a, v: v}
 	return proxy.Verdict{}, false
@@ -363,6 +372,10 @@ func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bo
 
 // recordLater records an automatic allow without holding the call.
 func (g *Guard) recordLater(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, reason string) {
+	g.recordLaterBy(s, call, a, store.DecidedByPolicy, reason)
+}
+
+func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, by store.DecidedBy, reason string) {
 	if g.Log == nil {
 		return
 	}
@@ -372,7 +385,11 @@ func (g *Guard) recordLater(s *proxy.Session, call *proxy.ToolCall, a risk.Asses
 		defer g.pending.Done()
 		req := g.request(s, call, a, false)
 		req.Client = client
-		row := g.row(req, apitype.Allow, store.DecidedByPolicy, store.ChannelPolicy, reason)
+		ch := store.ChannelPolicy
+		if by != store.DecidedByPolicy {
+			ch = store.ChannelNone
+		}
+		row := g.row(req, apitype.Allow, by, ch, reason)
 		if l, ok := g.Log.(interface{ AppendLater(*store.Decision) error }); ok {
 			if err := l.AppendLater(row); err != nil && g.Logf != nil {
 				g.Logf("airlock: could not record a decision about %s: %v", req.Tool, err)
@@ -381,6 +398,16 @@ func (g *Guard) recordLater(s *proxy.Session, call *proxy.ToolCall, a risk.Asses
 		}
 		g.Log.Append(context.Background(), row)
 	}()
+}
+
+// recentlyApproved reports whether a person allowed this exact call (tool and arguments)
+// within the retry window.
+func (g *Guard) recentlyApproved(call *proxy.ToolCall) bool {
+	key := call.Name + "\x00" + ArgsHash(call.Arguments)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.approved[key]
+	return ok && time.Now().Before(until)
 }
 
 // Flush waits until every decision recorded in the background is written.
@@ -401,6 +428,9 @@ func (g *Guard) decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCa
 	stop()
 	if err == nil {
 		if d.Outcome == apitype.Allow {
+			g.mu.Lock()
+			g.approved[call.Name+"\x00"+req.ArgsHash] = time.Now().Add(retryWindow)
+			g.mu.Unlock()
 			return proxy.Verdict{}
 		}
 		why := d.Reason
