@@ -34,6 +34,11 @@ step "npm peers (test/peers)"
 npm ci --prefix test/peers --no-audit --no-fund --loglevel=error >/dev/null
 echo "ok"
 
+step "frontend unit tests (Vitest)"
+npm ci --prefix frontend --no-audit --no-fund --loglevel=error >/dev/null
+npm --prefix frontend run build >/dev/null
+npm --prefix frontend test
+
 step "go vet"
 go vet ./...
 

@@ -186,7 +186,7 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, c *consent) pr
 					return nil, err
 				}
 			}
-			return dialRemote(ctx, name, srv.URL, headers, maxMsg)
+			return dialRemoteAuth(ctx, name, srv.URL, headers, maxMsg, c.oauthFor(name, srv.URL))
 		}
 		argv := append([]string{srv.Command}, srv.Args...)
 		// A command that cannot run is reported as such, without asking anyone to

@@ -49,6 +49,12 @@ type Guard struct {
 	Redact func(json.RawMessage) json.RawMessage
 	// RedactText redacts free text (the head of a summarised argument list).
 	RedactText func(string) string
+	// URLElicitation says where URL-mode elicitations are shown: "airlock" (the
+	// default: Airlock shows the URL and opens the browser on the user's click) or "ide"
+	// (passed through to IDEs that declare URL elicitation).
+	URLElicitation string
+	// OpenURL opens a URL in the browser; nil means the system opener.
+	OpenURL func(ctx context.Context, rawURL string) error
 	// Logf reports problems (a decision that could not be recorded); nil discards.
 	Logf func(format string, args ...any)
 	// KeepAlive is how often a waiting call sends progress, when the request carried a
@@ -93,7 +99,7 @@ func (g *Guard) Session() string { g.init(); return g.session }
 // descriptions and annotations) and tools/call (the gate).
 func (g *Guard) Middleware() []proxy.Middleware {
 	g.init()
-	return []proxy.Middleware{proxy.ToolsList(g.observeList), proxy.ToolCalls(gate{g})}
+	return []proxy.Middleware{proxy.ToolsList(g.observeList), proxy.ToolCalls(gate{g}), g.ElicitationMiddleware()}
 }
 
 // observeList learns each tool of a tools/list page and removes the ones an

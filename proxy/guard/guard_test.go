@@ -39,6 +39,7 @@ type gtAsker struct {
 }
 
 type gtAsk struct {
+	ctx   context.Context
 	req   apitype.AskRequest
 	reply chan gtAnswer
 }
@@ -51,7 +52,7 @@ type gtAnswer struct {
 func newGtAsker() *gtAsker { return &gtAsker{asked: make(chan gtAsk, 16)} }
 
 func (a *gtAsker) Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decision, error) {
-	q := gtAsk{req: req, reply: make(chan gtAnswer, 1)}
+	q := gtAsk{ctx: ctx, req: req, reply: make(chan gtAnswer, 1)}
 	a.asked <- q
 	select {
 	case r := <-q.reply:
@@ -539,6 +540,7 @@ func TestCancelledWhileWaitingNeverForwarded(t *testing.T) {
 	h.callTool(1, "delete_file", `{"path":"a.txt"}`)
 	q := <-a.asked
 	h.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"user pressed stop"}}`)
+	<-q.ctx.Done() // the proxy has processed the cancellation; an allow now must not forward
 	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Allow, Scope: apitype.Once, DecidedBy: "user"}}
 	h.serverIdle(2)
 }

@@ -126,7 +126,9 @@ func (c *Conn) postRequest(ctx context.Context, m *jsonrpc.Message, modern strin
 		return nil, "", err
 	}
 	h := req.Header
-	c.addHeaders(h)
+	if err := c.addHeaders(ctx, h); err != nil {
+		return nil, "", err
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json, text/event-stream")
 	c.mu.Lock()
@@ -169,15 +171,29 @@ func (c *Conn) send(m *jsonrpc.Message) error {
 	defer c.sendMu.Unlock()
 	ctx, cancel := context.WithTimeout(c.ctx, notifyTimeout)
 	defer cancel()
-	req, session, err := c.postRequest(ctx, m, "")
-	if err != nil {
-		return fmt.Errorf("server %q: send %s: %w", c.name, m, err)
+	var (
+		resp    *http.Response
+		session string
+	)
+	for attempt := 0; ; attempt++ {
+		req, sent, err := c.postRequest(ctx, m, "")
+		if err != nil {
+			return fmt.Errorf("server %q: send %s: %w", c.name, m, err)
+		}
+		session = sent
+		resp, err = c.client.Do(req)
+		if err != nil {
+			return fmt.Errorf("send %s: %s", m, c.describe(err))
+		}
+		drain(resp)
+		if attempt == 0 && c.needsAuth(resp) {
+			if err := c.auth.Authorize(ctx, req.Header.Get("Authorization"), resp); err != nil {
+				return fmt.Errorf("server %q: send %s: %w", c.name, m, err)
+			}
+			continue
+		}
+		break
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("send %s: %s", m, c.describe(err))
-	}
-	drain(resp)
 	switch {
 	case resp.StatusCode/100 == 2:
 		return nil
@@ -315,8 +331,15 @@ func (c *Conn) runCall(ctx context.Context, cl *call, m *jsonrpc.Message, handof
 			}
 			return
 		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.onUnauthorized != nil && c.onUnauthorized(resp) {
+		if attempt == 0 && c.needsAuth(resp) {
+			// One authorization and one retry per request. A person may take minutes in
+			// the browser; only initialize holds up the IDE's next message meanwhile.
+			err := c.auth.Authorize(ctx, req.Header.Get("Authorization"), resp)
 			drain(resp)
+			if err != nil {
+				c.fail(cl, "%v", err)
+				return
+			}
 			continue
 		}
 		break
@@ -399,6 +422,10 @@ func (c *Conn) statusError(cl *call, resp *http.Response, session string) {
 			data = e.Data
 		}
 		c.deliver(jsonrpc.NewError(cl.id, e.Code, e.Message, data))
+		return
+	}
+	if resp.StatusCode == http.StatusUnauthorized && c.auth != nil {
+		c.fail(cl, "server %q at %s refused Airlock's access token (HTTP 401) even after signing in", c.name, c.host)
 		return
 	}
 	if resp.StatusCode == http.StatusUnauthorized {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
 // Options configures a Conn.
@@ -28,10 +29,24 @@ type Options struct {
 	Client *http.Client
 	// MaxMessage caps one message or SSE event (jsonrpc.DefaultMaxMessageSize when <= 0).
 	MaxMessage int
-	// OnUnauthorized, when not nil, is called with a 401 response to a request; if it
-	// returns true the request is sent once more. It is nil until OAuth lands
-	// (2026-07); the response body must not be read by the hook.
-	OnUnauthorized func(resp *http.Response) (retry bool)
+	// Auth, when not nil, supplies the Authorization header of every request and signs
+	// in when the server answers 401 (or 403 insufficient_scope): the request is then
+	// sent once more. Once Auth manages the server, a configured Authorization header
+	// is never sent.
+	Auth Authorizer
+}
+
+// Authorizer supplies Airlock's own credentials for a server. *oauth.Authorizer
+// implements it.
+type Authorizer interface {
+	// Authorization returns the Authorization header for the next request. When
+	// managed is false the configured header, if any, is sent instead; when it is true
+	// only value is (no header when value is "").
+	Authorization(ctx context.Context) (value string, managed bool, err error)
+	// Authorize handles resp, a 401 or a 403 insufficient_scope answer to a request
+	// sent with Authorization value sent. A nil error means: send the request again.
+	// It reads only resp's headers.
+	Authorize(ctx context.Context, sent string, resp *http.Response) error
 }
 
 // Header names of the streamable HTTP transport.
@@ -71,13 +86,13 @@ var (
 // stream, comes out of Read in order of arrival, and a request that fails at the HTTP
 // level is answered with a JSON-RPC error so the IDE never waits forever.
 type Conn struct {
-	name           string
-	url            string
-	host           string
-	header         http.Header
-	client         *http.Client
-	max            int
-	onUnauthorized func(*http.Response) bool
+	name   string
+	url    string
+	host   string
+	header http.Header
+	client *http.Client
+	max    int
+	auth   Authorizer
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -144,19 +159,19 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	return &Conn{
-		name:           o.Name,
-		url:            u.String(),
-		host:           u.Host,
-		header:         o.Header.Clone(),
-		client:         client,
-		max:            max,
-		onUnauthorized: o.OnUnauthorized,
-		ctx:            cctx,
-		cancel:         cancel,
-		in:             make(chan item, 64),
-		stop:           make(chan struct{}),
-		eof:            make(chan struct{}),
-		calls:          make(map[string]*call),
+		name:   o.Name,
+		url:    u.String(),
+		host:   u.Host,
+		header: o.Header.Clone(),
+		client: client,
+		max:    max,
+		auth:   o.Auth,
+		ctx:    cctx,
+		cancel: cancel,
+		in:     make(chan item, 64),
+		stop:   make(chan struct{}),
+		eof:    make(chan struct{}),
+		calls:  make(map[string]*call),
 	}, nil
 }
 
@@ -238,7 +253,9 @@ func (c *Conn) deleteSession(session string) {
 	if err != nil {
 		return
 	}
-	c.addHeaders(req.Header)
+	if c.addHeaders(ctx, req.Header) != nil {
+		return
+	}
 	req.Header.Set(hdrSession, session)
 	c.mu.Lock()
 	if c.version != "" {
@@ -250,11 +267,46 @@ func (c *Conn) deleteSession(session string) {
 	}
 }
 
-// addHeaders copies the configured extra headers into h.
-func (c *Conn) addHeaders(h http.Header) {
+// addHeaders copies the configured extra headers into h, and the Authorizer's
+// Authorization header in place of the configured one once it manages the server.
+func (c *Conn) addHeaders(ctx context.Context, h http.Header) error {
 	for k, v := range c.header {
 		h[k] = append([]string(nil), v...)
 	}
+	if c.auth == nil {
+		return nil
+	}
+	v, managed, err := c.auth.Authorization(ctx)
+	if err != nil {
+		return err
+	}
+	if managed {
+		h.Del("Authorization")
+	}
+	if v != "" {
+		h.Set("Authorization", v)
+	}
+	return nil
+}
+
+// needsAuth reports whether resp asks for (more) authorization that c.auth may get.
+func (c *Conn) needsAuth(resp *http.Response) bool {
+	if c.auth == nil {
+		return false
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return true
+	}
+	if resp.StatusCode != http.StatusForbidden {
+		return false
+	}
+	cs, _ := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
+	for _, ch := range cs {
+		if ch.Scheme == "bearer" && ch.Params["error"] == "insufficient_scope" {
+			return true
+		}
+	}
+	return false
 }
 
 // spawn runs f in a goroutine that Close waits for. It reports false when closed.

@@ -626,3 +626,85 @@ func TestStandaloneReconnect(t *testing.T) {
 	}
 	c.Close() // before ts.Close, which waits for the hanging GET
 }
+
+// fakeAuth is an Authorizer whose token becomes "Bearer good" after one Authorize.
+type fakeAuth struct {
+	mu      sync.Mutex
+	managed bool
+	value   string
+	calls   []string // the sent values Authorize saw
+	err     error
+}
+
+func (f *fakeAuth) Authorization(context.Context) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.value, f.managed, nil
+}
+
+func (f *fakeAuth) Authorize(_ context.Context, sent string, _ *http.Response) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, sent)
+	if f.err != nil {
+		return f.err
+	}
+	f.managed, f.value = true, "Bearer good"
+	return nil
+}
+
+func TestAuthorizer(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int    // answer to a request without "Bearer good"
+		challenge string // its WWW-Authenticate
+		authErr   error
+		want      string // "" for success, else in the error
+		calls     int
+	}{
+		{name: "401 signs in and retries", status: 401, calls: 1},
+		{name: "403 insufficient_scope steps up", status: 403, challenge: `Bearer error="insufficient_scope", scope="a b"`, calls: 1},
+		{name: "plain 403 is no sign-in", status: 403, want: "HTTP 403", calls: 0},
+		{name: "sign-in error reaches the IDE", status: 401, authErr: errors.New("not approved"), want: "not approved", calls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.Header.Get("Authorization"))
+				mu.Unlock()
+				if r.Header.Get("Authorization") != "Bearer good" {
+					if tc.challenge != "" {
+						w.Header().Set("WWW-Authenticate", tc.challenge)
+					}
+					w.WriteHeader(tc.status)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"jsonrpc":"2.0","id":"r","result":{}}`)
+			}))
+			defer ts.Close()
+			fa := &fakeAuth{err: tc.authErr}
+			c := dial(t, Options{URL: ts.URL, Auth: fa, Header: http.Header{"Authorization": {"Bearer ide"}}})
+			write(t, c, `{"jsonrpc":"2.0","id":"r","method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`)
+			m := readMsg(t, c)
+			if tc.want == "" {
+				if m.Error != nil {
+					t.Fatalf("got %s", m.Raw)
+				}
+			} else if e := errorOf(t, m); !strings.Contains(e.Message, tc.want) {
+				t.Fatalf("error %q lacks %q", e.Message, tc.want)
+			}
+			if len(fa.calls) != tc.calls || (tc.calls > 0 && fa.calls[0] != "Bearer ide") {
+				t.Errorf("Authorize calls = %q", fa.calls)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.want == "" && (len(seen) != 2 || seen[1] != "Bearer good") {
+				t.Errorf("server saw %q; want the IDE's header once, then only Airlock's", seen)
+			}
+		})
+	}
+}

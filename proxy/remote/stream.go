@@ -133,7 +133,9 @@ func (c *Conn) get(ctx context.Context, lastID string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.addHeaders(req.Header)
+	if err := c.addHeaders(ctx, req.Header); err != nil {
+		return nil, err
+	}
 	req.Header.Set("Accept", "text/event-stream")
 	c.mu.Lock()
 	session, version := c.session, c.version
