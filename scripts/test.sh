@@ -43,6 +43,7 @@ step "go vet"
 go vet ./...
 
 step "go test (unit, fuzz seed corpora, end to end)"
+export AIRLOCK_PEERS="$root/test/peers/node_modules"
 go test -race -count=1 ./...
 
 if [ "${AIRLOCK_TEST_QUICK:-}" = 1 ]; then exit 0; fi
