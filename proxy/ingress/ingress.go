@@ -47,6 +47,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*session // by Mcp-Session-Id
 	modern   map[string]*session // shared stateless 2026-07-28 backend, by server name
+	starting map[string]chan struct{} // closed when a modern backend's start ends
 	wg       sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -72,6 +73,7 @@ func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.sessions = make(map[string]*session)
 		s.modern = make(map[string]*session)
+		s.starting = make(map[string]chan struct{})
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		if s.MaxMessage <= 0 {
 			s.MaxMessage = jsonrpc.DefaultMaxMessageSize
@@ -425,25 +427,40 @@ func (s *Server) newSession(name string, backend Backend) (*session, error) {
 }
 
 // modernSession returns the shared stateless backend for name, starting it if needed.
+// Concurrent first requests wait for one start rather than each launching a server.
 func (s *Server) modernSession(name string, backend Backend) (*session, error) {
-	s.mu.Lock()
-	if ss := s.modern[name]; ss != nil {
+	for {
+		s.mu.Lock()
+		if ss := s.modern[name]; ss != nil {
+			s.mu.Unlock()
+			return ss, nil
+		}
+		if wait := s.starting[name]; wait != nil {
+			s.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-s.ctx.Done():
+				return nil, s.ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		s.starting[name] = done
 		s.mu.Unlock()
-		return ss, nil
+		ss, err := s.start(name, backend, true)
+		s.mu.Lock()
+		delete(s.starting, name)
+		if err == nil {
+			select {
+			case <-ss.ended: // died already; the next request starts afresh
+			default:
+				s.modern[name] = ss
+			}
+		}
+		close(done)
+		s.mu.Unlock()
+		return ss, err
 	}
-	s.mu.Unlock()
-	ss, err := s.start(name, backend, true)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if other := s.modern[name]; other != nil {
-		ss.conn.Close() // lost a race; keep the first
-		return other, nil
-	}
-	s.modern[name] = ss
-	return ss, nil
 }
 
 func (s *Server) start(name string, backend Backend, modern bool) (*session, error) {
