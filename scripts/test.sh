@@ -61,3 +61,6 @@ step "real MCP peers from npm through airlock wrap and serve, and the MCP confor
 go build -o "$work/airlock" .
 go build -o "$work/everything-server" github.com/modelcontextprotocol/go-sdk/conformance/everything-server
 AIRLOCK_PEERS_INSTALLED=1 CONFORMANCE_SERVER="$work/everything-server" test/peers/run.sh "$work/airlock"
+
+step "desktop app end to end (wails dev under Xvfb, driven by Chromium; screenshots: AIRLOCK_SCREENSHOTS=1)"
+test/ui/run.sh
