@@ -84,8 +84,7 @@ type frame struct {
 }
 
 func (s *scanner) walk(data []byte) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
+	dec := newTokenizer(data)
 	var stack []*frame
 	valuePath := func() (path, field string, depth int) {
 		if len(stack) == 0 {
@@ -265,6 +264,27 @@ var shellPatterns = []pattern{
 	{hints(`--hard`), regexp.MustCompile(`(?i)\bgit\s+reset\s+--hard\b`), "discards work with git reset --hard"},
 }
 
+// pathKinds and shellKinds are the finding kinds of sensitivePaths and shellPatterns.
+var pathKinds, shellKinds = kinds("path:", sensitivePaths), kinds("shell:", shellPatterns)
+
+func kinds(prefix string, ps []pattern) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = prefix + p.what
+	}
+	return out
+}
+
+// printableASCII reports whether s holds only the bytes 0x20 to 0x7E.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *scanner) checkString(path, field, v string) {
 	if len(v) > maxStringScan {
 		s.add("long", Write, path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
@@ -277,28 +297,30 @@ func (s *scanner) checkString(path, field, v string) {
 		s.stopped = true
 		return
 	}
-	for _, r := range v {
-		if isBidi(r) {
-			s.add("bidi", Write, path, fmt.Sprintf("argument %s contains hidden bidi control characters that can disguise its text", path))
-			break
+	if !printableASCII(v) { // printable ASCII has no bidi controls and nothing hidden
+		for _, r := range v {
+			if isBidi(r) {
+				s.add("bidi", Write, path, fmt.Sprintf("argument %s contains hidden bidi control characters that can disguise its text", path))
+				break
+			}
 		}
+		v, _ = stripHidden(v)
 	}
-	v, _ = stripHidden(v)
 	low := strings.ToLower(v)
 
-	for _, p := range sensitivePaths {
-		if s.byKind["path:"+p.what] == nil && p.match(v, low) {
+	for i, p := range sensitivePaths {
+		if s.byKind[pathKinds[i]] == nil && p.match(v, low) {
 			t := s.writeTier(SensitiveRead)
 			text := fmt.Sprintf("argument %s %s", path, p.what)
 			if t == Destructive {
 				text += ", and the tool may change it"
 			}
-			s.add("path:"+p.what, t, path, text)
+			s.add(pathKinds[i], t, path, text)
 		}
 	}
-	for _, p := range shellPatterns {
-		if s.byKind["shell:"+p.what] == nil && p.match(v, low) {
-			s.add("shell:"+p.what, Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
+	for i, p := range shellPatterns {
+		if s.byKind[shellKinds[i]] == nil && p.match(v, low) {
+			s.add(shellKinds[i], Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
 		}
 	}
 	if kind, t, what := classifySQL(v, low); t > SafeRead {

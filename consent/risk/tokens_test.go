@@ -1,0 +1,113 @@
+package risk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// decoderTokens is the reference: encoding/json's Decoder.Token with UseNumber.
+func decoderTokens(b []byte) []any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out []any
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		out = append(out, tok)
+	}
+}
+
+// tokenizerTokens returns the tokens and whether the tokenizer ended cleanly.
+func tokenizerTokens(b []byte) ([]any, bool) {
+	t := newTokenizer(b)
+	var out []any
+	for n := 0; n < 1<<20; n++ {
+		tok, err := t.Token()
+		if errors.Is(err, io.EOF) {
+			return out, true
+		}
+		if err != nil {
+			return out, false
+		}
+		out = append(out, tok)
+	}
+	return out, false
+}
+
+var tokenSeeds = []string{
+	`{}`, `[]`, `{"a":1}`, `{"a":[1,2,{"b":null}],"c":true,"d":false}`,
+	`"plain"`, `"esc\"aped\n\u00e9\ud83d\ude00"`, `-0.5e+10`, `0`, `[ 1 , 2 ]`,
+	"{\"k\":\"\xff\xfe bad utf8\"}", `{"a":{"b":{"c":[[[]]]}}}`, ` {"x" : "y" } `,
+	// invalid
+	`{`, `[1,]`, `{"a"}`, `{"a":}`, `{,}`, `01`, `1x`, `-`, `1.`, `1e`, `tru`, `nul`,
+	`{"a":1}{}`, `[1] 2`, `"unterminated`, `"bad \x escape"`, "\"ctl\x01\"", `{"a" 1}`,
+	`[}`, `{]`, `{"a":1,}`, `truex`, `[true false]`, `{1:2}`,
+}
+
+func TestTokenizerMatchesDecoder(t *testing.T) {
+	for _, s := range tokenSeeds {
+		checkTokenizer(t, []byte(s))
+	}
+	// A large string without escapes is sliced, not decoded: same value.
+	big := `{"s":"` + strings.Repeat("abc:def ", 10000) + `"}`
+	checkTokenizer(t, []byte(big))
+}
+
+func FuzzTokenizer(f *testing.F) {
+	for _, s := range tokenSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkTokenizer(t, b) })
+}
+
+func checkTokenizer(t *testing.T, b []byte) {
+	t.Helper()
+	got, clean := tokenizerTokens(b)
+	if !json.Valid(b) {
+		if clean {
+			t.Fatalf("%q: invalid JSON tokenized without an error: %v", b, got)
+		}
+		return
+	}
+	if !clean {
+		t.Fatalf("%q: valid JSON gave an error after %v", b, got)
+	}
+	if want := decoderTokens(b); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n got %#v\nwant %#v", b, got, want)
+	}
+}
+
+// BenchmarkClassifyArgs: the cost of assessing one call by its arguments' size, the work
+// airlock wrap does on the message path for every tools/call.
+func BenchmarkClassifyArgs(b *testing.B) {
+	for _, size := range []int{5, 64 << 10, 1 << 20} {
+		payload := strings.Repeat("x", size)
+		args := json.RawMessage(`{"text":"` + payload + `"}`)
+		b.Run(byteSize(size), func(b *testing.B) {
+			b.SetBytes(int64(len(args)))
+			for b.Loop() {
+				Classify(Call{Tool: "echo", Args: args})
+			}
+		})
+	}
+}
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return itoa(n>>20) + "MiB"
+	case n >= 1<<10:
+		return itoa(n>>10) + "KiB"
+	}
+	return itoa(n) + "B"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
