@@ -88,7 +88,7 @@ type pattern struct {
 var patterns = []pattern{
 	{[]string{"-----BEGIN"}, regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), "[REDACTED:private-key]"},
 	{[]string{"://"}, regexp.MustCompile(`\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#:@"'<>]*):[^\s/?#@"'<>]+@`), "${1}:[REDACTED:url-password]@"},
-	{[]string{"gh", "github_pat_"}, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), "[REDACTED:github-token]"},
+	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), "[REDACTED:github-token]"},
 	{[]string{"sk-ant-"}, regexp.MustCompile(`\bsk-ant-[A-Za-z0-9_-]{16,}`), "[REDACTED:anthropic-key]"},
 	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}`), "[REDACTED:openai-key]"},
 	{[]string{"xox"}, regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{8,}`), "[REDACTED:slack-token]"},
@@ -96,9 +96,6 @@ var patterns = []pattern{
 	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[A-Za-z0-9_-]{35}`), "[REDACTED:google-api-key]"},
 	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}`), "[REDACTED:jwt]"},
 	{[]string{"earer", "EARER"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}`), "${1} [REDACTED:bearer-token]"},
-	// NAME=value and "name": "value" where the name says secret, as in
-	// command lines, env assignments, query strings and JSON held in text.
-	{[]string{"=", ":"}, regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;{}\[\]][^\s"'&,;{}\[\]]*`), "${1}[REDACTED:secret]"},
 }
 
 // RedactString returns s with known secret values and token-shaped strings
@@ -119,7 +116,76 @@ func (r *Redactor) RedactString(s string) string {
 			}
 		}
 	}
-	return s
+	return redactAssignments(s)
+}
+
+// NAME=value and "name": "value" where the name says secret, as in command lines, env
+// assignments, query strings and JSON held in text. secretAssignRE is the whole pattern;
+// secretAssignAt is it anchored, run only where a keyword starts (found by a plain search
+// of the ASCII-lowered text), which keeps large texts cheap: unanchored, Go's regexp walks
+// every position of a 4 KiB text with a case-folded alternation, about 1.5 ms.
+const secretAssignExpr = `((?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;{}\[\]][^\s"'&,;{}\[\]]*`
+
+var (
+	secretAssignRE = regexp.MustCompile(`(?i)` + secretAssignExpr)
+	secretAssignAt = regexp.MustCompile(`(?i)^` + secretAssignExpr)
+	// secretKeywords are the lower-case words a match can start with.
+	secretKeywords = []string{"pass", "secret", "token", "api", "access", "private"}
+)
+
+const secretRepl = "[REDACTED:secret]"
+
+func redactAssignments(s string) string {
+	if !strings.ContainsAny(s, "=:") {
+		return s
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			// Unicode case folding (the Kelvin sign is a k): the general path.
+			return secretAssignRE.ReplaceAllString(s, "${1}"+secretRepl)
+		}
+	}
+	low := strings.ToLower(s) // ASCII only: same length, same offsets
+	next := make([]int, len(secretKeywords))
+	for k := range next {
+		next[k] = -2 // not searched yet
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		// The nearest keyword at or after i.
+		j := -1
+		for k, kw := range secretKeywords {
+			if next[k] != -1 && next[k] < i {
+				if n := strings.Index(low[i:], kw); n >= 0 {
+					next[k] = i + n
+				} else {
+					next[k] = -1
+				}
+			}
+			if next[k] >= 0 && (j < 0 || next[k] < j) {
+				j = next[k]
+			}
+		}
+		if j < 0 {
+			break
+		}
+		m := secretAssignAt.FindStringSubmatchIndex(s[j:])
+		if m == nil {
+			i = j + 1
+			continue
+		}
+		b.WriteString(s[last:j])
+		b.WriteString(s[j+m[2] : j+m[3]])
+		b.WriteString(secretRepl)
+		last = j + m[1]
+		i = last
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // RedactJSON returns a copy of the JSON value raw with secrets removed: every

@@ -185,3 +185,37 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// BenchmarkRedactString: redaction of a 4 KiB head of large arguments, the text every
+// automatically allowed call with big arguments stores in the log.
+func BenchmarkRedactString(b *testing.B) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	p := make([]byte, 4096)
+	for i := range p {
+		p[i] = alphabet[(i*7+i/61)%len(alphabet)]
+	}
+	text := `{"text":"` + string(p) + `"}`
+	r := &Redactor{}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		r.RedactString(text)
+	}
+}
+
+// The keyword-anchored search gives exactly what the whole pattern gives.
+func FuzzRedactAssignments(f *testing.F) {
+	for _, s := range []string{
+		"password=hunter2", "DB_PASSWORD=abc x", `{"api_key": "sk-123", "token":"t0k"}`,
+		"mytoken=abc&secret=def;x", "tokenizer=fast", "PRIVATE-KEY: xyz", "pass", "passwd:  'q'",
+		"access_key=A token=B secret=C", "a=1 b:2", "apikey=\"v\" apiKey:w api-key = z",
+		"tokentoken=1", "secret==x", "Tokens: many", "password=\u212a",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := secretAssignRE.ReplaceAllString(s, "${1}"+secretRepl)
+		if got := redactAssignments(s); got != want {
+			t.Fatalf("%q:\n got %q\nwant %q", s, got, want)
+		}
+	})
+}

@@ -25,7 +25,9 @@ func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	// 256 KiB: a typical large message (a file read, a 64 KiB payload) arrives in one
+	// buffer and is copied once, instead of being assembled from fragments.
+	return &Reader{r: bufio.NewReaderSize(r, 256<<10), max: max}
 }
 
 // Read returns the next message. A line that is not a valid message yields a
