@@ -45,8 +45,8 @@ type Server struct {
 	Logf func(format string, args ...any)
 
 	mu       sync.Mutex
-	sessions map[string]*session // by Mcp-Session-Id
-	modern   map[string]*session // shared stateless 2026-07-28 backend, by server name
+	sessions map[string]*session      // by Mcp-Session-Id
+	modern   map[string]*session      // shared stateless 2026-07-28 backend, by server name
 	starting map[string]chan struct{} // closed when a modern backend's start ends
 	wg       sync.WaitGroup
 	ctx      context.Context
