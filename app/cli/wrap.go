@@ -186,7 +186,11 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, c *consent) pr
 					return nil, err
 				}
 			}
-			return dialRemoteAuth(ctx, name, srv.URL, headers, maxMsg, c.oauthFor(name, srv.URL))
+			auth, err := c.oauthFor(ctx, name, srv.URL, srv.OAuth)
+			if err != nil {
+				return nil, err
+			}
+			return dialRemoteAuth(ctx, name, srv.URL, headers, maxMsg, auth)
 		}
 		argv := append([]string{srv.Command}, srv.Args...)
 		// A command that cannot run is reported as such, without asking anyone to

@@ -55,6 +55,62 @@ type Server struct {
 	Cwd     string            `json:"cwd,omitempty"`
 	URL     string            `json:"url,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// OAuth names a client registered with the server's authorization server beforehand
+	// (for servers that do not offer dynamic registration), or Airlock's client ID
+	// metadata document. Remote servers only; without it Airlock registers itself.
+	OAuth *OAuth `json:"oauth,omitempty"`
+}
+
+// OAuth is the client a remote server's sign-in uses.
+type OAuth struct {
+	// ClientID is a pre-registered client's ID.
+	ClientID string `json:"clientId,omitempty"`
+	// ClientSecret is a confidential client's secret, as a "${keyring:NAME}" reference:
+	// a secret written here in plain text is refused.
+	ClientSecret string `json:"clientSecret,omitempty"`
+	// Issuer, if set, is the authorization server the client ID belongs to; another one
+	// is refused rather than handed the client's credentials.
+	Issuer string `json:"issuer,omitempty"`
+	// ClientMetadataURL is an https URL of a client ID metadata document, used when the
+	// authorization server supports them and no ClientID is set.
+	ClientMetadataURL string `json:"clientMetadataUrl,omitempty"`
+	// RedirectPort fixes the loopback redirect URI to http://127.0.0.1:PORT/callback, for
+	// clients registered with exactly that URI. By default Airlock picks a port once per
+	// server and keeps it.
+	RedirectPort int `json:"redirectPort,omitempty"`
+}
+
+// keyringRefRE is a whole-value secret reference.
+var keyringRefRE = regexp.MustCompile(`^\$\{keyring:[A-Za-z0-9._-]{1,64}\}$`)
+
+func (o *OAuth) validate() error {
+	if o.ClientID == "" && o.ClientMetadataURL == "" {
+		return fmt.Errorf(`"oauth" needs "clientId" or "clientMetadataUrl"`)
+	}
+	if o.ClientSecret != "" {
+		if o.ClientID == "" {
+			return fmt.Errorf(`"oauth.clientSecret" needs "oauth.clientId"`)
+		}
+		if !keyringRefRE.MatchString(o.ClientSecret) {
+			return fmt.Errorf(`"oauth.clientSecret" must be a keyring reference such as "${keyring:my-client}" (store it with: airlock secret set my-client), never the secret itself`)
+		}
+	}
+	if o.ClientMetadataURL != "" {
+		u, err := url.Parse(o.ClientMetadataURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.Path == "" || u.Path == "/" {
+			return fmt.Errorf(`"oauth.clientMetadataUrl" %q must be an https URL with a path`, o.ClientMetadataURL)
+		}
+	}
+	if o.RedirectPort != 0 && (o.RedirectPort < 1024 || o.RedirectPort > 65535) {
+		return fmt.Errorf(`"oauth.redirectPort" %d is not a port from 1024 to 65535`, o.RedirectPort)
+	}
+	if o.Issuer != "" {
+		u, err := url.Parse(o.Issuer)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf(`"oauth.issuer" %q must be an https URL`, o.Issuer)
+		}
+	}
+	return nil
 }
 
 // Remote reports whether the server is reached over HTTP.
@@ -159,6 +215,9 @@ func (srv Server) validate(name string) error {
 		if len(srv.Headers) > 0 {
 			return bad(`"headers" only apply to remote servers`)
 		}
+		if srv.OAuth != nil {
+			return bad(`"oauth" only applies to remote servers`)
+		}
 	default:
 		if srv.Type == "stdio" {
 			return bad(`type "stdio" needs a "command"`)
@@ -170,6 +229,11 @@ func (srv Server) validate(name string) error {
 		if len(srv.Args) > 0 || len(srv.Env) > 0 || srv.Cwd != "" {
 			return bad(`"args", "env" and "cwd" only apply to local servers`)
 		}
+		if srv.OAuth != nil {
+			if err := srv.OAuth.validate(); err != nil {
+				return bad("%v", err)
+			}
+		}
 	}
 	for k := range srv.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -179,7 +243,7 @@ func (srv Server) validate(name string) error {
 	return nil
 }
 
-var serverKeys = map[string]bool{"type": true, "command": true, "args": true, "env": true, "cwd": true, "url": true, "headers": true}
+var serverKeys = map[string]bool{"type": true, "command": true, "args": true, "env": true, "cwd": true, "url": true, "headers": true, "oauth": true}
 
 // exactKeys refuses keys that differ from the known ones only by case.
 func exactKeys(path string, data []byte) error {
@@ -199,12 +263,22 @@ func exactKeys(path string, data []byte) error {
 	for name, fields := range servers {
 		for k := range fields {
 			if !serverKeys[k] {
-				return fmt.Errorf("%s:%d: server %q: unknown field %q (fields are case-sensitive: type, command, args, env, cwd, url, headers)", path, keyLine(data, k), name, k)
+				return fmt.Errorf("%s:%d: server %q: unknown field %q (fields are case-sensitive: type, command, args, env, cwd, url, headers, oauth)", path, keyLine(data, k), name, k)
+			}
+		}
+		var oauth map[string]json.RawMessage
+		if raw, ok := fields["oauth"]; ok && json.Unmarshal(raw, &oauth) == nil {
+			for k := range oauth {
+				if !oauthKeys[k] {
+					return fmt.Errorf("%s:%d: server %q: unknown field oauth.%q (fields are case-sensitive: clientId, clientSecret, issuer, clientMetadataUrl, redirectPort)", path, keyLine(data, k), name, k)
+				}
 			}
 		}
 	}
 	return nil
 }
+
+var oauthKeys = map[string]bool{"clientId": true, "clientSecret": true, "issuer": true, "clientMetadataUrl": true, "redirectPort": true}
 
 var keyREs sync.Map
 

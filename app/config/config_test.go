@@ -27,7 +27,9 @@ func TestParseServersValid(t *testing.T) {
     "remote": {"type": "http", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer x"}},
     "legacy-sse": {"type": "sse", "url": "http://127.0.0.1:9000/sse"},
     "shttp": {"type": "streamable-http", "url": "http://h/"},
-    "camel": {"type": "streamableHttp", "url": "http://h/"}
+    "camel": {"type": "streamableHttp", "url": "http://h/"},
+    "github": {"url": "https://api.example.com/mcp/", "oauth": {"clientId": "Iv1.abc", "clientSecret": "${keyring:gh-client}", "issuer": "https://example.com/login/oauth", "redirectPort": 33418}},
+    "cimd": {"url": "https://mcp.example.org/mcp", "oauth": {"clientMetadataUrl": "https://me.example.net/airlock/client.json"}}
   }
 }
 `,
@@ -38,6 +40,9 @@ func TestParseServersValid(t *testing.T) {
 				"legacy-sse":    {Type: "sse", URL: "http://127.0.0.1:9000/sse"},
 				"shttp":         {Type: "streamable-http", URL: "http://h/"},
 				"camel":         {Type: "streamableHttp", URL: "http://h/"},
+				"github": {URL: "https://api.example.com/mcp/", OAuth: &OAuth{ClientID: "Iv1.abc",
+					ClientSecret: "${keyring:gh-client}", Issuer: "https://example.com/login/oauth", RedirectPort: 33418}},
+				"cimd": {URL: "https://mcp.example.org/mcp", OAuth: &OAuth{ClientMetadataURL: "https://me.example.net/airlock/client.json"}},
 			},
 		},
 	}
@@ -89,6 +94,16 @@ func TestParseServersInvalid(t *testing.T) {
 		{"invalid JSON", "{\"mcpServers\":{\n\"a\":{\"command\":\"x\",}}}", []string{"/h/servers.json:2: invalid JSON"}},
 		{"trailing data", `{"mcpServers":{}} {}`, []string{"/h/servers.json:1: unexpected data after the top-level object"}},
 		{"not an object", `"x"`, []string{"/h/servers.json:1:"}},
+		{"oauth on local", `{"mcpServers":{"a":{"command":"x","oauth":{"clientId":"c"}}}}`, []string{`"oauth" only applies to remote`}},
+		{"oauth empty", `{"mcpServers":{"a":{"url":"https://h/","oauth":{}}}}`, []string{`needs "clientId" or "clientMetadataUrl"`}},
+		{"oauth plaintext secret", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientId":"c","clientSecret":"s3cr3t"}}}}`, []string{`must be a keyring reference`, `never the secret itself`}},
+		{"oauth secret with text around the reference", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientId":"c","clientSecret":"x${keyring:k}"}}}}`, []string{`must be a keyring reference`}},
+		{"oauth secret without id", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientMetadataUrl":"https://m/c.json","clientSecret":"${keyring:k}"}}}}`, []string{`needs "oauth.clientId"`}},
+		{"oauth metadata over http", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientMetadataUrl":"http://m/c.json"}}}}`, []string{`must be an https URL with a path`}},
+		{"oauth issuer over http", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientId":"c","issuer":"http://as"}}}}`, []string{`"oauth.issuer" "http://as" must be an https URL`}},
+		{"oauth key case", "{\"mcpServers\":{\"a\":{\"url\":\"https://h/\",\n\"oauth\":{\"clientid\":\"c\"}}}}", []string{"/h/servers.json:2:", `unknown field oauth."clientid"`}},
+		{"oauth low port", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientId":"c","redirectPort":80}}}}`, []string{`"oauth.redirectPort" 80 is not a port`}},
+		{"oauth unknown key", `{"mcpServers":{"a":{"url":"https://h/","oauth":{"clientId":"c","scope":"x"}}}}`, []string{`unknown field "scope"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

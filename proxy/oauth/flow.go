@@ -86,9 +86,17 @@ func (a *Authorizer) signIn(ctx context.Context, ch challenge, stepUp bool) (err
 		scopes = append(slices.Clip(scopes), "offline_access")
 	}
 
-	// The loopback listener, on the port this server used before.
-	ln, port, err := listen(st.Port)
-	if err != nil {
+	// The loopback listener, on the configured port, else on the port this server used
+	// before (so a registered redirect URI keeps matching).
+	var ln net.Listener
+	var port int
+	if a.cfg.RedirectPort > 0 {
+		ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(a.cfg.RedirectPort))
+		if err != nil {
+			return fmt.Errorf("the redirect port %d configured for %q is in use (%v); free it or change oauth.redirectPort", a.cfg.RedirectPort, a.cfg.Server, err)
+		}
+		port = a.cfg.RedirectPort
+	} else if ln, port, err = listen(st.Port); err != nil {
 		return err
 	}
 	defer ln.Close()

@@ -59,6 +59,9 @@ type Config struct {
 	// ClientMetadataURL is an https URL of Airlock's client ID metadata document, used
 	// when the authorization server supports them and no ClientID is set.
 	ClientMetadataURL string
+	// RedirectPort, if set, is the one loopback port the browser's redirect may use
+	// (http://127.0.0.1:PORT/callback), for clients registered with that exact URI.
+	RedirectPort int
 	// Now returns the time; nil means time.Now. Tests inject a clock.
 	Now func() time.Time
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/airlock-mcp/airlock/proxy/remote"
 	"github.com/airlock-mcp/airlock/store"
 	"github.com/airlock-mcp/airlock/store/secret"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"github.com/zalando/go-keyring"
 )
 
@@ -468,4 +471,83 @@ func TestSecretID(t *testing.T) {
 			t.Errorf("secretID(%q) = %q makes an invalid secret name", name, id)
 		}
 	}
+}
+
+// A client registered beforehand (for authorization servers without dynamic registration):
+// its ID and secret come from the configuration, the redirect uses the one registered
+// port, nothing is registered, and the secret never reaches the keyring or the disk.
+func TestPreregisteredClient(t *testing.T) {
+	e := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", port)
+	const id, clientSecret = "pre-registered-id", "cs-preregistered-secret"
+	e.as.mu.Lock()
+	c := &oauthex.ClientRegistrationResponse{ClientID: id, ClientSecret: clientSecret}
+	c.RedirectURIs = []string{redirect}
+	e.as.clients[id] = c
+	e.as.secrets = append(e.as.secrets, clientSecret)
+	e.as.mu.Unlock()
+
+	cfg := func(issuer string) Config {
+		return Config{Server: "notes", URL: e.rs.url, Home: e.home, Secrets: e.secrets, Asker: e.asker,
+			Log: e.log, HTTPClient: loopbackClient(), OpenBrowser: e.browser.open, Now: e.clock.Now,
+			ClientID: id, ClientSecret: clientSecret, ClientIssuer: issuer, RedirectPort: port}
+	}
+
+	// A client that belongs to another issuer is never shown to this one.
+	a, err := New(cfg("https://elsewhere.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, call(t, e.dial(a), initialize), "the configured client belongs to https://elsewhere.example")
+	if e.browser.opens() != 0 {
+		t.Fatalf("browser opened for a client of another issuer")
+	}
+
+	a, err = New(cfg(e.as.srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantResult(t, call(t, e.dial(a), initialize))
+	if e.browser.opens() != 1 {
+		t.Fatalf("browser opened %d times, want 1", e.browser.opens())
+	}
+	opened, _ := url.Parse(e.browser.opened[0])
+	if q := opened.Query(); q.Get("client_id") != id || q.Get("redirect_uri") != redirect {
+		t.Errorf("authorization URL %s: want client_id %s and redirect_uri %s", opened, id, redirect)
+	}
+	if page := <-e.browser.done; !strings.Contains(page, "signed in") {
+		t.Errorf("callback page = %q", page)
+	}
+	e.as.mu.Lock()
+	regs := e.as.registrations
+	e.as.mu.Unlock()
+	if regs != 0 {
+		t.Errorf("%d dynamic registrations, want none", regs)
+	}
+	if tok := e.storedToken(); tok == nil || !strings.HasPrefix(tok.Access, "at-") {
+		t.Fatalf("keyring token = %+v", tok)
+	}
+	if _, err := e.secrets.Get("oauth.notes.client"); !errors.Is(err, secret.ErrNotFound) {
+		t.Errorf("the configured client secret was copied to the keyring (%v)", err)
+	}
+	e.checkNoSecretsOnDisk()
+
+	// The registered port taken by something else: a clear error, not another port.
+	busy, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	e.secrets.Delete("oauth.notes.token")
+	a, err = New(cfg(e.as.srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, call(t, e.dial(a), initialize), fmt.Sprintf("redirect port %d configured for \"notes\" is in use", port))
 }
