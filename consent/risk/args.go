@@ -112,7 +112,7 @@ func (s *scanner) walk(data []byte) {
 	}
 	for tokens := 0; ; tokens++ {
 		if tokens == maxTokens {
-			s.add("truncated", Write, "arguments", fmt.Sprintf(
+			s.add("truncated", s.writeTier(Write), "arguments", fmt.Sprintf(
 				"arguments are too large to check fully; only the first %d JSON tokens were scanned", maxTokens))
 			return
 		}
@@ -121,7 +121,7 @@ func (s *scanner) walk(data []byte) {
 			return
 		}
 		if err != nil { // io.EOF with open objects or arrays is truncated JSON
-			s.add("invalid", Write, "arguments", "arguments are not valid JSON, so they could not be checked")
+			s.add("invalid", s.writeTier(Write), "arguments", "arguments are not valid JSON, so they could not be checked")
 			return
 		}
 		if d, ok := tok.(json.Delim); ok {
@@ -287,12 +287,12 @@ func printableASCII(s string) bool {
 
 func (s *scanner) checkString(path, field, v string) {
 	if len(v) > maxStringScan {
-		s.add("long", Write, path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
+		s.add("long", s.writeTier(Write), path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
 		v = v[:maxStringScan]
 	}
 	s.scanned += len(v)
 	if s.scanned > maxTotalScan {
-		s.add("truncated", Write, "arguments", fmt.Sprintf(
+		s.add("truncated", s.writeTier(Write), "arguments", fmt.Sprintf(
 			"arguments are too large to check fully; only the first %d KiB of text was scanned", maxTotalScan>>10))
 		s.stopped = true
 		return

@@ -238,6 +238,21 @@ func TestClassifyBounded(t *testing.T) {
 			}
 		})
 	}
+	// What could not be checked cannot be assumed harmless: for a tool that writes (or
+	// does something unknown), unchecked text past the limits means a person decides, so
+	// that a payload hidden after 16 KiB of padding cannot pass as a tier-2 write.
+	for _, tc := range []struct{ name, args, reason string }{
+		{"long", long, "longer than 16 KiB"},
+		{"wide", wide, "only the first 20000 JSON tokens"},
+		{"many", many, "only the first 256 KiB"},
+	} {
+		for _, tool := range []string{"create_issue", "frobnicate"} {
+			got := Classify(withArgs(tool, tc.args))
+			if got.Tier != Destructive || !strings.Contains(reasonsText(got), tc.reason) {
+				t.Errorf("%s on %s: tier %v, want 3 with %q; reasons:\n%s", tc.name, tool, got.Tier, tc.reason, reasonsText(got))
+			}
+		}
+	}
 }
 
 func TestTokenize(t *testing.T) {
