@@ -294,7 +294,7 @@ const logArgsMax = 16 << 10
 // cheap whatever its size.
 func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, full bool) apitype.AskRequest {
 	req := apitype.AskRequest{
-		Kind: apitype.KindToolCall, Server: g.Server, Client: s.Info().ClientName, Session: g.session,
+		Kind: apitype.KindToolCall, Server: g.Server, Client: clientName(s, call), Session: g.session,
 		Tool: call.Name, Tier: int(a.Tier),
 	}
 	if full {
@@ -322,6 +322,16 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 		req.Arguments, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(call.Arguments), "head": head})
 	}
 	return req
+}
+
+// clientName names the IDE behind a call: the request's own clientInfo when it carries
+// one (2026-07-28, where one stateless backend serves every client of airlock serve),
+// else the name from the session's handshake.
+func clientName(s *proxy.Session, call *proxy.ToolCall) string {
+	if n := call.Meta.ClientInfo.Name; n != "" {
+		return n
+	}
+	return s.Info().ClientName
 }
 
 // ArgsHash identifies a call's arguments: the store's canonical hash up to 64 KiB (so key
@@ -385,7 +395,7 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 	if g.Log == nil {
 		return
 	}
-	client := s.Info().ClientName
+	client := clientName(s, call)
 	g.pending.Add(1)
 	go func() {
 		defer g.pending.Done()

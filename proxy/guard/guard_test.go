@@ -626,3 +626,27 @@ func TestAssessAlias(t *testing.T) {
 		t.Errorf("alias of a listed read: tier %d reasons %v, want at least tier 2 naming the alias", a.Tier, a.Reasons)
 	}
 }
+
+// A 2026-07-28 request names its client in _meta; one stateless backend of airlock serve
+// carries calls of several IDEs, so the card names the request's client, not the first.
+func TestModernCallNamesItsOwnClient(t *testing.T) {
+	a := newGtAsker()
+	h := newHarness(t, policy.Default(), a, noElicitation)
+	defer h.close()
+	h.listTools()
+	h.send(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"delete_file","arguments":{"path":"a"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"other-ide","version":"2"}}}}`)
+	q := <-a.asked
+	if q.req.Client != "other-ide" {
+		t.Errorf("card names client %q, want other-ide (the request's own)", q.req.Client)
+	}
+	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
+	h.refusal(h.response("7"))
+	// A call without its own clientInfo keeps the handshake's name.
+	h.callTool(8, "delete_file", `{"path":"b"}`)
+	q = <-a.asked
+	if q.req.Client != "test-ide" {
+		t.Errorf("card names client %q, want test-ide", q.req.Client)
+	}
+	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
+	h.refusal(h.response("8"))
+}
