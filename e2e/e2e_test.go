@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -237,30 +239,40 @@ func TestWrapWithGoSDK(t *testing.T) {
 }
 
 // startServe runs airlock serve over a servers.json naming the conformance server and
-// returns its base URL and token.
+// returns its base URL and token. The token lives in the OS keyring: with a real Secret
+// Service (AIRLOCK_REAL_KEYRING=1) serve requires it; without one it runs --no-token and
+// the token is "".
 func startServe(t *testing.T) (base, token string) {
 	t.Helper()
-	home := t.TempDir()
+	return startServeIn(t, t.TempDir())
+}
+
+// startServeIn is startServe with AIRLOCK_HOME=home.
+func startServeIn(t *testing.T, home string) (base, token string) {
+	t.Helper()
 	cfg := fmt.Sprintf(`{"mcpServers":{"everything":{"command":%q}}}`, everythingBin)
 	if err := os.WriteFile(filepath.Join(home, "servers.json"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "AIRLOCK_HOME="+home)
 	trust(t, home, "everything")
-	tokCmd := exec.Command(airlockBin, "serve", "--print-token")
-	tokCmd.Env = env
-	out, err := tokCmd.Output()
-	if err != nil {
-		t.Fatalf("serve --print-token: %v", err)
+	extra := []string{"--no-token"}
+	if os.Getenv("AIRLOCK_REAL_KEYRING") == "1" {
+		tokCmd := exec.Command(airlockBin, "serve", "--print-token")
+		tokCmd.Env = env
+		out, err := tokCmd.Output()
+		if err != nil {
+			t.Fatalf("serve --print-token: %v", err)
+		}
+		token, extra = strings.TrimSpace(string(out)), nil
 	}
-	token = strings.TrimSpace(string(out))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(airlockBin, "serve", "--addr", addr)
+	cmd := exec.Command(airlockBin, append([]string{"serve", "--addr", addr}, extra...)...)
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -319,19 +331,88 @@ func TestServeWithGoSDK(t *testing.T) {
 	}
 }
 
-func TestServeRefusesWithoutToken(t *testing.T) {
-	base, _ := startServe(t)
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
-	cases := []struct {
-		name   string
-		header map[string]string
-		want   int
-	}{
+// TestServeKeyringToken needs a real Secret Service (scripts/test.sh runs it under
+// dbus-run-session): the token is required, and it is nowhere under $AIRLOCK_HOME.
+func TestServeKeyringToken(t *testing.T) {
+	if os.Getenv("AIRLOCK_REAL_KEYRING") != "1" {
+		t.Skip("needs a real Secret Service (AIRLOCK_REAL_KEYRING=1 under dbus-run-session)")
+	}
+	home := t.TempDir()
+	base, token := startServeIn(t, home)
+	if len(token) < 32 {
+		t.Fatalf("token %q", token)
+	}
+	checkServe(t, base, []serveCase{
 		{"no token", nil, http.StatusUnauthorized},
 		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
-		{"foreign host", map[string]string{"Host": "evil.example"}, http.StatusForbidden},
-		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"foreign host with the token", map[string]string{"Host": "evil.example", "Authorization": "Bearer " + token}, http.StatusForbidden},
+		{"the token", map[string]string{"Authorization": "Bearer " + token}, http.StatusOK},
+	})
+	filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(token)) {
+				t.Errorf("%s holds the serve token", p)
+			}
+		}
+		return nil
+	})
+}
+
+// Without a keyring, airlock serve refuses to make up a token it would have to write in
+// plain text, and says what to do; --no-token still works and says what it gives up.
+func TestServeWithoutKeyringSaysWhy(t *testing.T) {
+	home := t.TempDir()
+	env := append(os.Environ(), "AIRLOCK_HOME="+home, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(home, "no-bus"))
+	cmd := exec.Command(airlockBin, "serve", "--print-token")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("serve --print-token without a keyring succeeded: %s", out)
 	}
+	for _, want := range []string{"keyring", "--no-token", "never in plain text"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error %q does not mention %q", out, want)
+		}
+	}
+	entries, _ := os.ReadDir(home)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "token") {
+			t.Errorf("a token file %s was written", e.Name())
+		}
+	}
+}
+
+// Host and Origin checks hold with or without a token.
+func TestServeRefusesForeignHostAndOrigin(t *testing.T) {
+	base, token := startServe(t)
+	auth := map[string]string{}
+	if token != "" {
+		auth["Authorization"] = "Bearer " + token
+	}
+	with := func(k, v string) map[string]string {
+		h := map[string]string{k: v}
+		for a, b := range auth {
+			h[a] = b
+		}
+		return h
+	}
+	checkServe(t, base, []serveCase{
+		{"foreign host", with("Host", "evil.example"), http.StatusForbidden},
+		{"foreign origin", with("Origin", "https://evil.example"), http.StatusForbidden},
+		{"DNS rebinding: foreign host on a loopback address", with("Host", "attacker.example:80"), http.StatusForbidden},
+		{"loopback origin", with("Origin", "http://127.0.0.1:1234"), http.StatusOK},
+	})
+}
+
+type serveCase struct {
+	name   string
+	header map[string]string
+	want   int
+}
+
+func checkServe(t *testing.T, base string, cases []serveCase) {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", base+"/mcp/everything", strings.NewReader(body))

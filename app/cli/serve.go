@@ -18,6 +18,7 @@ import (
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/ingress"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
+	"github.com/airlock-mcp/airlock/store/secret"
 )
 
 const defaultServeAddr = "127.0.0.1:3765"
@@ -50,16 +51,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := serveToken(home)
-	if err != nil {
-		return err
+	if err := checkLoopback(*addr); err != nil && !*printToken {
+		return usagef("%v", err)
+	}
+	var token string
+	if *printToken || !*noToken {
+		if token, err = serveToken(home); err != nil {
+			return err
+		}
 	}
 	if *printToken {
 		fmt.Fprintln(env.Stdout, token)
 		return nil
-	}
-	if err := checkLoopback(*addr); err != nil {
-		return usagef("%v", err)
 	}
 	path := config.ServersPath(home)
 	servers, err := config.LoadServers(path)
@@ -132,29 +135,43 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
-// serveToken returns the bearer token for airlock serve, creating it on first use. It is
-// kept in a 0600 file in the 0700 Airlock home.
+// serveTokenName is the keyring entry holding airlock serve's bearer token.
+const serveTokenName = "serve-token"
+
+// serveToken returns the bearer token for airlock serve, creating it on first use. It
+// lives in the OS keyring, like every credential Airlock handles; a token file left by an
+// older Airlock is moved there and deleted. Without a keyring it fails and says so:
+// --no-token is the explicit way to run without one.
 func serveToken(home string) (string, error) {
-	path := filepath.Join(home, "serve-token")
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read serve token: %w", err)
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	ss, err := secret.New(home)
+	if err != nil {
 		return "", err
 	}
-	tok := base64.RawURLEncoding.EncodeToString(raw[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("write serve token: %w", err)
+	noKeyring := func(err error) error {
+		return fmt.Errorf("airlock serve keeps its bearer token in the OS keyring: %w (or run airlock serve --no-token, which lets any local program use your servers)", err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		return "", fmt.Errorf("write serve token: %w", err)
+	tok, err := ss.Get(serveTokenName)
+	if err == nil && len(tok) >= 32 {
+		return tok, nil
+	}
+	if err != nil && !errors.Is(err, secret.ErrNotFound) {
+		return "", noKeyring(err)
+	}
+	legacy := filepath.Join(home, "serve-token")
+	if b, err := os.ReadFile(legacy); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		tok = strings.TrimSpace(string(b))
+	} else {
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return "", err
+		}
+		tok = base64.RawURLEncoding.EncodeToString(raw[:])
+	}
+	if err := ss.Set(serveTokenName, tok); err != nil {
+		return "", noKeyring(err)
+	}
+	if err := os.Remove(legacy); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("remove the old token file %s (the token is now in the keyring): %w", legacy, err)
 	}
 	return tok, nil
 }
