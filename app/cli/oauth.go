@@ -50,10 +50,10 @@ func (c *consent) oauthFor(ctx context.Context, name, serverURL string, cfg *con
 
 // dialRemoteAuth is dialRemote with auth signing in to the server when it asks; auth
 // may be nil.
-func dialRemoteAuth(ctx context.Context, name, rawURL string, headers map[string]string, maxMsg int, auth remote.Authorizer) (transport.Conn, error) {
+func dialRemoteAuth(ctx context.Context, name, rawURL string, headers map[string]string, maxMsg int, auth remote.Authorizer, logf func(string, ...any)) (transport.Conn, error) {
 	h := http.Header{}
 	for k, v := range headers {
 		h.Set(k, v)
 	}
-	return remote.Dial(ctx, remote.Options{Name: name, URL: rawURL, Header: h, MaxMessage: maxMsg, Auth: auth})
+	return remote.Dial(ctx, remote.Options{Name: name, URL: rawURL, Header: h, MaxMessage: maxMsg, Auth: auth, Logf: logf})
 }

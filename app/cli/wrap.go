@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/airlock-mcp/airlock/consent/launch"
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
-	"github.com/airlock-mcp/airlock/proxy/remote"
 	"github.com/airlock-mcp/airlock/proxy/transport"
 )
 
@@ -190,7 +188,7 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, c *consent) pr
 			if err != nil {
 				return nil, err
 			}
-			return dialRemoteAuth(ctx, name, srv.URL, headers, maxMsg, auth)
+			return dialRemoteAuth(ctx, name, srv.URL, headers, maxMsg, auth, logger(env.Stderr))
 		}
 		argv := append([]string{srv.Command}, srv.Args...)
 		// A command that cannot run is reported as such, without asking anyone to
@@ -227,12 +225,4 @@ func dialer(name string, srv config.Server, maxMsg int, env *Env, c *consent) pr
 		}
 		return p, nil
 	}
-}
-
-func dialRemote(ctx context.Context, name, rawURL string, headers map[string]string, maxMsg int) (transport.Conn, error) {
-	h := http.Header{}
-	for k, v := range headers {
-		h.Set(k, v)
-	}
-	return remote.Dial(ctx, remote.Options{Name: name, URL: rawURL, Header: h, MaxMessage: maxMsg})
 }

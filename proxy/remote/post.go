@@ -145,6 +145,9 @@ func (c *Conn) postRequest(ctx context.Context, m *jsonrpc.Message, modern strin
 		if name, ok := mcpName(m); ok {
 			h.Set(hdrName, headerValue(name))
 		}
+		for k, v := range c.paramHeaders(m) {
+			h.Set(k, v)
+		}
 		return req, "", nil
 	}
 	if m.Method == "initialize" {
@@ -160,6 +163,9 @@ func (c *Conn) postRequest(ctx context.Context, m *jsonrpc.Message, modern strin
 		h.Set(hdrVersion, version)
 		if version >= modernVersion && m.Method != "" {
 			h.Set(hdrMethod, m.Method)
+			for k, v := range c.paramHeaders(m) {
+				h.Set(k, v)
+			}
 		}
 	}
 	return req, session, nil
@@ -496,7 +502,25 @@ func (c *Conn) tooLarge(id jsonrpc.ID, n int) *jsonrpc.BadMessageError {
 // answer notes what a request's response tells the Conn: the protocol version that
 // initialize negotiated.
 func (c *Conn) answer(cl *call, m *jsonrpc.Message) {
-	if cl.method != "initialize" || m.Kind != jsonrpc.KindResponse || m.ID != cl.id || m.Result == nil {
+	if m.Kind != jsonrpc.KindResponse || m.ID != cl.id || m.Result == nil {
+		return
+	}
+	if cl.method == "tools/list" {
+		res, dropped := c.learnTools(m.Result)
+		if res == nil || cl.modern == "" {
+			return // the rule to leave out invalid tools is 2026-07-28's
+		}
+		if nm, err := jsonrpc.NewResult(m.ID, res); err == nil {
+			*m = *nm
+			for _, d := range dropped {
+				if c.logf != nil {
+					c.logf("airlock: server %q: left out of tools/list: %s", c.name, d)
+				}
+			}
+		}
+		return
+	}
+	if cl.method != "initialize" {
 		return
 	}
 	v, ok := jsonString(jsonrpc.Member(m.Result, "protocolVersion"))

@@ -34,6 +34,9 @@ type Options struct {
 	// sent once more. Once Auth manages the server, a configured Authorization header
 	// is never sent.
 	Auth Authorizer
+	// Logf, when set, reports what the person running Airlock should know, such as a
+	// tool left out of tools/list because its x-mcp-header markings are invalid.
+	Logf func(format string, args ...any)
 }
 
 // Authorizer supplies Airlock's own credentials for a server. *oauth.Authorizer
@@ -106,12 +109,15 @@ type Conn struct {
 
 	mu         sync.Mutex
 	closed     bool
-	session    string             // Mcp-Session-Id of the legacy session
-	version    string             // protocol version negotiated by initialize
-	expired    bool               // the server forgot the session (HTTP 404)
-	modern     string             // latest 2026-07-28+ version seen on a request
-	calls      map[string]*call   // requests in flight, by id
-	standalone context.CancelFunc // stops the GET stream; nil when none runs
+	session    string                   // Mcp-Session-Id of the legacy session
+	version    string                   // protocol version negotiated by initialize
+	expired    bool                     // the server forgot the session (HTTP 404)
+	modern     string                   // latest 2026-07-28+ version seen on a request
+	calls      map[string]*call         // requests in flight, by id
+	standalone context.CancelFunc       // stops the GET stream; nil when none runs
+	params     map[string][]paramHeader // x-mcp-header markings, by tool name
+
+	logf func(format string, args ...any)
 }
 
 type item struct {
@@ -172,6 +178,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		stop:   make(chan struct{}),
 		eof:    make(chan struct{}),
 		calls:  make(map[string]*call),
+		logf:   o.Logf,
 	}, nil
 }
 

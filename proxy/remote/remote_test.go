@@ -3,12 +3,14 @@ package remote
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -706,5 +708,144 @@ func TestAuthorizer(t *testing.T) {
 				t.Errorf("server saw %q; want the IDE's header once, then only Airlock's", seen)
 			}
 		})
+	}
+}
+
+// A 2026-07-28 server whose tools mark parameters with x-mcp-header, and which, as a
+// conforming server does, refuses a tools/call whose Mcp-Param-* headers do not mirror
+// the arguments. Airlock learns the markings from tools/list, sends the headers, and
+// leaves out a tool whose markings are invalid.
+func TestParamHeaders(t *testing.T) {
+	const tools = `{"tools":[
+	 {"name":"deploy","inputSchema":{"type":"object","properties":{
+	   "region":{"type":"string","x-mcp-header":"Region"},
+	   "dry":{"type":"boolean","x-mcp-header":"Dry-Run"},
+	   "opts":{"type":"object","properties":{"count":{"type":"integer","x-mcp-header":"Count"}}},
+	   "note":{"type":"string"}}}},
+	 {"name":"bad","inputSchema":{"type":"object","properties":{"x":{"type":"number","x-mcp-header":"X"}}}},
+	 {"name":"bad2","inputSchema":{"type":"object","properties":{"a":{"type":"string","x-mcp-header":"Has Space"}}}},
+	 {"name":"plain","inputSchema":{"type":"object"}}]}`
+	var mu sync.Mutex
+	var got []http.Header
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		m, err := jsonrpc.Parse(body)
+		if err != nil {
+			http.Error(w, "bad", 400)
+			return
+		}
+		mu.Lock()
+		got = append(got, r.Header.Clone())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		var res *jsonrpc.Message
+		switch m.Method {
+		case "tools/list":
+			res, _ = jsonrpc.NewResult(m.ID, json.RawMessage(tools))
+		case "tools/call":
+			var p struct {
+				Name      string `json:"name"`
+				Arguments struct {
+					Region *string `json:"region"`
+					Dry    *bool   `json:"dry"`
+					Opts   struct {
+						Count *int64 `json:"count"`
+					} `json:"opts"`
+				} `json:"arguments"`
+			}
+			json.Unmarshal(m.Params, &p)
+			want := map[string]string{}
+			if a := p.Arguments.Region; a != nil {
+				want["Mcp-Param-Region"] = headerValue(*a)
+			}
+			if a := p.Arguments.Dry; a != nil {
+				want["Mcp-Param-Dry-Run"] = strconv.FormatBool(*a)
+			}
+			if a := p.Arguments.Opts.Count; a != nil {
+				want["Mcp-Param-Count"] = strconv.FormatInt(*a, 10)
+			}
+			if p.Name != "deploy" {
+				want = map[string]string{} // no markings: no headers
+			}
+			for _, k := range []string{"Mcp-Param-Region", "Mcp-Param-Dry-Run", "Mcp-Param-Count"} {
+				if r.Header.Get(k) != want[k] {
+					w.WriteHeader(400)
+					e := jsonrpc.NewError(m.ID, -32001, fmt.Sprintf("header %s is %q, the body says %q", k, r.Header.Get(k), want[k]), nil)
+					w.Write(e.Raw)
+					return
+				}
+			}
+			res, _ = jsonrpc.NewResult(m.ID, map[string]any{"content": []any{}})
+		default:
+			res, _ = jsonrpc.NewResult(m.ID, map[string]any{})
+		}
+		w.Write(res.Raw)
+	}))
+	defer ts.Close()
+	var logs []string
+	var logMu sync.Mutex
+	c := dial(t, Options{URL: ts.URL, Logf: func(f string, a ...any) {
+		logMu.Lock()
+		logs = append(logs, fmt.Sprintf(f, a...))
+		logMu.Unlock()
+	}})
+	const meta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`
+
+	write(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{`+meta+`}}`)
+	list := readMsg(t, c)
+	var names []string
+	var lr struct{ Tools []struct{ Name string } }
+	json.Unmarshal(list.Result, &lr)
+	for _, tl := range lr.Tools {
+		names = append(names, tl.Name)
+	}
+	if strings.Join(names, ",") != "deploy,plain" {
+		t.Errorf("tools/list relayed %v, want deploy and plain (bad and bad2 have invalid markings)", names)
+	}
+	logMu.Lock()
+	if len(logs) != 2 || !strings.Contains(logs[0], `"bad"`) || !strings.Contains(logs[1], `"bad2"`) {
+		t.Errorf("logged %q", logs)
+	}
+	logMu.Unlock()
+
+	calls := []string{
+		`{"region":"eu-west-1","dry":true,"opts":{"count":3},"note":"x"}`,
+		`{"region":" spaced ","dry":false}`,
+		`{"region":"Zürich"}`,
+		`{"note":"no marked argument"}`,
+	}
+	for i, args := range calls {
+		id := strconv.Itoa(10 + i)
+		write(t, c, `{"jsonrpc":"2.0","id":`+id+`,"method":"tools/call","params":{`+meta+`,"name":"deploy","arguments":`+args+`}}`)
+		if m := readMsg(t, c); m.Error != nil {
+			t.Errorf("call %s refused by the server: %s", args, m.Raw)
+		}
+	}
+	mu.Lock()
+	last := got[len(got)-1]
+	mu.Unlock()
+	if last.Get("Mcp-Param-Region") != "" {
+		t.Errorf("a header for an absent argument: %v", last)
+	}
+	// A tool without markings sends none.
+	write(t, c, `{"jsonrpc":"2.0","id":20,"method":"tools/call","params":{`+meta+`,"name":"plain","arguments":{"region":"x"}}}`)
+	if m := readMsg(t, c); m.Error != nil {
+		t.Errorf("plain call refused: %s", m.Raw)
+	}
+}
+
+func TestHeaderArg(t *testing.T) {
+	for in, want := range map[string]string{
+		`"eu"`: "eu", `" eu"`: "=?base64?IGV1?=", `true`: "true", `false`: "false", `42`: "42", `-7`: "-7",
+		`1e3`: "1000", `9007199254740991`: "9007199254740991",
+	} {
+		if got, ok := headerArg(json.RawMessage(in)); !ok || got != want {
+			t.Errorf("headerArg(%s) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{`1.5`, `9007199254740993`, `null`, `{}`, `[1]`} {
+		if got, ok := headerArg(json.RawMessage(in)); ok {
+			t.Errorf("headerArg(%s) = %q, want no header", in, got)
+		}
 	}
 }
