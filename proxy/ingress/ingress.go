@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
@@ -67,6 +69,7 @@ const (
 	headerSessionID       = "Mcp-Session-Id"
 	headerProtocolVersion = "Mcp-Protocol-Version"
 	headerMethod          = "Mcp-Method"
+	headerName            = "Mcp-Name"
 )
 
 func (s *Server) init() {
@@ -243,6 +246,14 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 			writeJSONRPCError(w, http.StatusBadRequest, m.ID, -32020,
 				fmt.Sprintf("header mismatch: %s is %q but the body's method is %q", headerMethod, hm, m.Method))
 			return
+		}
+		if hn := r.Header.Get(headerName); hn != "" {
+			body, _ := bodyName(m)
+			if v, ok := decodeHeaderValue(hn); !ok || v != body {
+				writeJSONRPCError(w, http.StatusBadRequest, m.ID, -32020,
+					fmt.Sprintf("header mismatch: %s is %q but the body names %q", headerName, hn, body))
+				return
+			}
 		}
 	}
 
@@ -498,4 +509,35 @@ func (s *Server) start(name string, backend Backend, modern bool) (*session, err
 		s.mu.Unlock()
 	}()
 	return ss, nil
+}
+
+// bodyName is what Mcp-Name mirrors: params.name of tools/call and prompts/get, params.uri
+// of resources/read.
+func bodyName(m *jsonrpc.Message) (string, bool) {
+	key := ""
+	switch m.Method {
+	case "tools/call", "prompts/get":
+		key = "name"
+	case "resources/read":
+		key = "uri"
+	default:
+		return "", false
+	}
+	var v string
+	if raw := jsonrpc.Member(m.Params, key); raw == nil || json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// decodeHeaderValue reads an Mcp-* header value: as is, or =?base64?…?= of UTF-8 bytes.
+func decodeHeaderValue(h string) (string, bool) {
+	if strings.HasPrefix(h, "=?base64?") && strings.HasSuffix(h, "?=") && len(h) >= len("=?base64??=") {
+		b, err := base64.StdEncoding.DecodeString(h[len("=?base64?") : len(h)-2])
+		if err != nil || !utf8.Valid(b) {
+			return "", false
+		}
+		return string(b), true
+	}
+	return h, true
 }

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +214,23 @@ func TestModernStatelessRewritesIDs(t *testing.T) {
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
 	if r := post(t, hs, map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"}, body); r.status != http.StatusBadRequest {
 		t.Errorf("method mismatch: %d", r.status)
+	}
+	// So is an Mcp-Name that names another tool than the body (a gateway routing on the
+	// header would see one tool while Airlock judged another); base64 values are decoded.
+	callBody := func(tool string) string {
+		return `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":` + strconv.Quote(tool) + `,"arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
+	}
+	h := func(name string) map[string]string {
+		return map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name}
+	}
+	if r := post(t, hs, h("read_file"), callBody("delete_file")); r.status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(r.messages), "Mcp-Name") {
+		t.Errorf("name mismatch: %d %v", r.status, r.messages)
+	}
+	if r := post(t, hs, h("=?base64?eA==?="), callBody("x")); r.status != http.StatusOK {
+		t.Errorf("base64 Mcp-Name for x: %d %v", r.status, r.messages)
+	}
+	if r := post(t, hs, h("=?base64?not base64?="), callBody("x")); r.status != http.StatusBadRequest {
+		t.Errorf("bad base64 Mcp-Name: %d", r.status)
 	}
 }
 
