@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/airlock-mcp/airlock/app/ideconfig"
 	"github.com/airlock-mcp/airlock/consent/client"
 	"github.com/airlock-mcp/airlock/consent/pins"
 	"github.com/airlock-mcp/airlock/consent/policy"
@@ -27,6 +29,7 @@ type consent struct {
 	log      *lazyLog
 	broker   *client.Client
 	launches *guard.Launcher
+	protect  *guard.Protection
 
 	mu     sync.Mutex
 	guards []*guard.Guard
@@ -48,9 +51,31 @@ func openConsent(env *Env) (*consent, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &consent{paths: p, policy: pol, log: openLazy(p), broker: &client.Client{Socket: p.socket}}
+	c := &consent{paths: p, policy: pol, log: openLazy(p), broker: &client.Client{Socket: p.socket}, protect: protection(env, p.home)}
 	c.launches = &guard.Launcher{Policy: pol, Asker: c.broker, Log: c.log, Pins: pins.Open(p.pins)}
 	return c, nil
+}
+
+// protection lists what no tool call may touch without a person: Airlock's home (policy,
+// pins, grants, decision log, servers.json), the airlock executable, and every IDE MCP
+// settings file Airlock knows, user-wide and per project.
+func protection(env *Env, airlockHome string) *guard.Protection {
+	p := platform(env)
+	paths := []string{airlockHome}
+	if exe, err := os.Executable(); err == nil {
+		paths = append(paths, exe)
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			paths = append(paths, real)
+		}
+	}
+	if real, err := filepath.EvalSymlinks(airlockHome); err == nil {
+		paths = append(paths, real)
+	}
+	p.Cwd = "" // project files are protected by name, wherever the project is
+	for _, l := range p.Locations() {
+		paths = append(paths, l.Path)
+	}
+	return guard.NewProtection(p.Home, paths, ideconfig.ProjectFileNames())
 }
 
 // Close waits for decisions still being recorded, then closes the log.
@@ -116,6 +141,7 @@ func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middlewa
 		Redact:     c.log.RedactJSON,
 		RedactText: c.log.RedactString,
 		Logf:       logf,
+		Protect:    c.protect,
 	}
 	c.mu.Lock()
 	c.guards = append(c.guards, g)

@@ -180,3 +180,16 @@ func FormatFor(c Client, file string) Format {
 	}
 	return FormatMCPServers
 }
+
+// ProjectFileNames returns the project-scoped MCP settings files, relative to a project
+// (".mcp.json", ".cursor/mcp.json", ...), with forward slashes.
+func ProjectFileNames() []string {
+	const cwd = "/\x00project"
+	var out []string
+	for _, l := range (Platform{GOOS: "linux", Home: "/\x00home", Cwd: cwd}).Locations() {
+		if l.Scope == "project" {
+			out = append(out, strings.TrimPrefix(l.Path, cwd+"/"))
+		}
+	}
+	return out
+}

@@ -99,6 +99,10 @@ type AskRequest struct {
 	Reasons   []Reason        `json:"reasons,omitempty"`
 	Arguments json.RawMessage `json:"arguments,omitempty"` // redacted
 	ArgsHash  string          `json:"argsHash,omitempty"`
+	// Protected marks a call that names Airlock's own files or an IDE's MCP settings:
+	// standing grants for the tool do not cover it; only a person (or an approval of
+	// this identical call) does.
+	Protected bool `json:"protected,omitempty"`
 	// Launches.
 	Launch *Launch `json:"launch,omitempty"`
 	// Elicitations and OAuth: what the server wants the browser to open.

@@ -641,3 +641,24 @@ func TestEveryDecisionLoggedOnceAndRedacted(t *testing.T) {
 		}
 	})
 }
+
+// A call marked Protected (it names Airlock's own files) is not covered by a session or
+// always grant for its tool: a person decides it.
+func TestToolGrantsDoNotCoverProtectedCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBroker(t, Options{})
+		ctx := context.Background()
+		ch := ask(ctx, b, call("s1", "write_file", `{"path":"a"}`))
+		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Session)
+		mustAnswer(t, ch)
+		ch = ask(ctx, b, call("s2", "write_file", `{"path":"a"}`))
+		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Always)
+		mustAnswer(t, ch)
+		if r := mustAnswer(t, ask(ctx, b, call("s1", "write_file", `{"path":"b"}`))); r.d.DecidedBy != "grant" {
+			t.Fatalf("unprotected call: %+v, want allow by grant", r.d)
+		}
+		protected := call("s1", "write_file", `{"path":"~/.config/airlock/policy.toml"}`)
+		protected.Protected = true
+		mustWait(t, b, ask(ctx, b, protected), "protected call despite tool grants")
+	})
+}

@@ -68,6 +68,8 @@ func (gs *grantStore) match(req apitype.AskRequest, now time.Time) (apitype.Gran
 				if g.ArgsHash == req.ArgsHash {
 					return g, true
 				}
+			case req.Protected:
+				// Tool-wide grants do not reach Airlock's own files.
 			case g.Scope == apitype.Session:
 				if g.Session != "" && g.Session == req.Session {
 					return g, true

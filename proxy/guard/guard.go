@@ -49,6 +49,9 @@ type Guard struct {
 	Redact func(json.RawMessage) json.RawMessage
 	// RedactText redacts free text (the head of a summarised argument list).
 	RedactText func(string) string
+	// Protect names Airlock's own files and the IDEs' MCP settings: a call whose
+	// arguments name one always asks a person (see Protection). Nil protects nothing.
+	Protect *Protection
 	// URLElicitation says where URL-mode elicitations are shown: "airlock" (the
 	// default: Airlock shows the URL and opens the browser on the user's click) or "ide"
 	// (passed through to IDEs that declare URL elicitation).
@@ -197,6 +200,15 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 			a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourcePolicy, Tier: a.Tier, Text: r})
 		}
 	}
+	if p := g.Protect.In(args); p != "" {
+		// After the policy: no rule lowers this, and no allow skips the person.
+		a.Tier = risk.Destructive
+		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceArgument, Tier: risk.Destructive, Text: fmt.Sprintf(
+			"an argument names %s, which configures Airlock or how your IDE reaches it: changing it could switch Airlock off, so a person decides whatever the policy says", p)})
+		if v.Action != policy.Deny {
+			v.Action = policy.Ask
+		}
+	}
 	return a, v
 }
 
@@ -300,6 +312,8 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 	if full {
 		// Grants match on this hash: key order must not matter.
 		req.ArgsHash = ArgsHash(call.Arguments)
+		// A standing grant for the tool does not cover Airlock's own files.
+		req.Protected = g.Protect.In(call.Arguments) != ""
 	} else {
 		// Only a record: the exact bytes' hash is cheap and identifies them as well.
 		req.ArgsHash = rawHash(call.Arguments)

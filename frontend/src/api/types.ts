@@ -50,6 +50,8 @@ export interface AskRequest {
   /** Redacted arguments: raw JSON text, or (if the bridge decoded it) a JSON value. */
   arguments?: unknown;
   argsHash?: string;
+  /** The call names Airlock's own files or an IDE's MCP settings: no grant covers it. */
+  protected?: boolean;
   launch?: Launch | null;
   url?: string;
   message?: string;

@@ -33,6 +33,16 @@ describe('tool-call card', () => {
     expect(badge.dataset.tier).toBe('1');
   });
 
+  it('says so when a call touches Airlock\'s own settings, and only then', () => {
+    const { card, unmount } = show({ tool: 'write_file', tier: 3, protected: true });
+    const note = screen.getByTestId('protected-note');
+    expect(note.textContent).toContain("Airlock's own settings");
+    expect(document.getElementById(card.getAttribute('aria-describedby')!)!.contains(note)).toBe(true);
+    unmount();
+    show({ tool: 'write_file', tier: 3 });
+    expect(screen.queryByTestId('protected-note')).toBeNull();
+  });
+
   it.each([
     [0, 'Safe read'], [1, 'Sensitive read'], [2, 'Write'], [3, 'Destructive'],
   ])('tier %i badge says %s', (tier, label) => {
