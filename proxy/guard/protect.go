@@ -2,11 +2,12 @@ package guard
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Airlock's own files (its policy, pins, grants, decision log, server definitions) and the
@@ -17,45 +18,51 @@ import (
 
 // Protection is the set of paths the guard protects.
 type Protection struct {
-	forms []string // lower-case, forward slashes; matched as substrings
-	names []string // the paths as given, for the reason a person reads
+	forms []string // lower-case, forward slashes; matched as whole paths in the text
+	names []string // what a person reads for each form
+
+	// A one-pass search: a position is looked at only when its byte can start a form and
+	// the hash of its next four bytes (case-folded) is set in filter; then it is checked
+	// against the forms starting with those bytes.
+	first    [256]bool
+	filter   [1 << 10]uint64
+	byPrefix map[uint32][]int
 }
 
 // NewProtection protects paths (absolute files or directories) under the home directory
 // home, and relNames, names that are protected wherever they are (".mcp.json",
-// ".vscode/mcp.json"). A path under home is also recognised as "~/…", "$HOME/…" and as
-// its part relative to home, since servers often run in the home directory.
+// ".vscode/mcp.json"). A path under home is recognised however it is written: absolute,
+// "~/…", "$HOME/…" or relative to home (servers often run there), since each of these
+// ends with the path's part relative to home.
 func NewProtection(home string, paths, relNames []string) *Protection {
-	p := &Protection{}
+	p := &Protection{byPrefix: map[uint32][]int{}}
 	seen := map[string]bool{}
 	add := func(form, name string) {
-		form = normPath(form)
+		form = string(normText([]byte(form), false))
 		if len(form) < 4 || seen[form] {
 			return
 		}
 		seen[form] = true
 		p.forms = append(p.forms, form)
 		p.names = append(p.names, name)
+		x := fold4([]byte(form))
+		h := hash4(x)
+		p.first[form[0]|0x20] = true
+		p.filter[h/64] |= 1 << (h % 64)
+		p.byPrefix[x] = append(p.byPrefix[x], len(p.forms)-1)
 	}
 	for _, path := range paths {
 		if path == "" || !filepath.IsAbs(path) {
 			continue
 		}
 		path = filepath.Clean(path)
+		if home != "" {
+			if rel, err := filepath.Rel(home, path); err == nil && rel != "." && !strings.HasPrefix(rel, "..") && len(rel) >= 8 {
+				add(rel, path)
+				continue
+			}
+		}
 		add(path, path)
-		if home == "" {
-			continue
-		}
-		rel, err := filepath.Rel(home, path)
-		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-			continue
-		}
-		for _, prefix := range []string{"~/", "$HOME/", "${HOME}/", "%USERPROFILE%/"} {
-			add(prefix+rel, path)
-		}
-		if len(rel) >= 8 {
-			add(rel, path)
-		}
 	}
 	for _, n := range relNames {
 		add(n, n)
@@ -63,69 +70,115 @@ func NewProtection(home string, paths, relNames []string) *Protection {
 	return p
 }
 
-func normPath(s string) string {
-	s = strings.ToLower(strings.ReplaceAll(s, `\`, "/"))
-	for strings.Contains(s, "//") {
-		s = strings.ReplaceAll(s, "//", "/")
+// fold4 is the first four bytes of b with ASCII case folded (and a few punctuation
+// bytes mapped together, which only makes the filter looser).
+func fold4(b []byte) uint32 { return binary.LittleEndian.Uint32(b) | 0x20202020 }
+
+func hash4(x uint32) uint32 { return (x * 0x9E3779B1) >> 16 }
+
+// In returns the protected path that args (a JSON value) names, or "". JSON escapes are
+// undone first when they could hide a path ("\/", "\\", "\u006c"); letter case, doubled
+// slashes and "/./" hide nothing either.
+func (p *Protection) In(args json.RawMessage) string {
+	if p == nil || len(p.forms) == 0 || len(args) < 4 {
+		return ""
 	}
-	for strings.Contains(s, "/./") {
-		s = strings.ReplaceAll(s, "/./", "/")
+	if bytes.Contains(args, []byte(`\/`)) || bytes.Contains(args, []byte(`\\`)) || bytes.Contains(args, []byte(`\u`)) {
+		return p.scan(normText(args, true), false)
 	}
-	return s
+	return p.scan(args, true)
 }
 
-// In returns the protected path that args (a JSON value) names, or "".
-func (p *Protection) In(args json.RawMessage) string {
-	if p == nil || len(p.forms) == 0 || len(args) == 0 {
-		return ""
-	}
-	if bytes.IndexByte(args, '\\') < 0 && !bytes.Contains(args, []byte("/./")) && !bytes.Contains(args, []byte("//")) {
-		// No escapes: the strings are the bytes themselves.
-		low := string(bytes.ToLower(args))
-		for i, f := range p.forms {
-			if containsPath(low, f) {
-				return p.names[i]
-			}
-		}
-		return ""
-	}
-	dec := json.NewDecoder(bytes.NewReader(args))
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return ""
-		}
-		if err != nil {
-			return "" // invalid JSON is refused elsewhere
-		}
-		s, ok := tok.(string)
-		if !ok {
+// scan searches s; raw means s is JSON text whose remaining escapes (\n, \t, \") count
+// as separators.
+func (p *Protection) scan(s []byte, raw bool) string {
+	for i := 0; i+4 <= len(s); i++ {
+		if !p.first[s[i]|0x20] {
 			continue
 		}
-		low := normPath(s)
-		for i, f := range p.forms {
-			if containsPath(low, f) {
-				return p.names[i]
+		x := fold4(s[i:])
+		if h := hash4(x); p.filter[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		for _, k := range p.byPrefix[x] {
+			f := p.forms[k]
+			j, ok := matchAt(s, i, f)
+			if !ok {
+				continue
+			}
+			startOK := i == 0 || f[0] == '/' || s[i-1] == '/' || !nameByte(lower(s[i-1])) || (raw && i >= 2 && s[i-2] == '\\')
+			if startOK && (j == len(s) || !nameByte(lower(s[j]))) {
+				return p.names[k]
 			}
 		}
 	}
+	return ""
 }
 
-// containsPath reports whether form occurs in s as a whole path: not inside a longer name
-// ("airlock-backup" does not contain "airlock"), though it may go on with "/…".
-func containsPath(s, form string) bool {
-	for off := 0; ; {
-		i := strings.Index(s[off:], form)
-		if i < 0 {
-			return false
+// matchAt reports whether form occurs in s at i, ignoring ASCII case, extra slashes and
+// "./" after a slash, and returns where the occurrence ends.
+func matchAt(s []byte, i int, form string) (int, bool) {
+	j := i
+	for k := 0; k < len(form); k++ {
+		if k > 0 && form[k-1] == '/' {
+			for j < len(s) {
+				if s[j] == '/' {
+					j++
+				} else if s[j] == '.' && j+1 < len(s) && s[j+1] == '/' {
+					j += 2
+				} else {
+					break
+				}
+			}
 		}
-		i += off
-		j := i + len(form)
-		if (i == 0 || !nameByte(s[i-1]) || form[0] == '/' || s[i-1] == '/') && (j == len(s) || !nameByte(s[j])) {
-			return true
+		if j >= len(s) || lower(s[j]) != form[k] {
+			return 0, false
 		}
-		off = i + 1
+		j++
 	}
+	return j, true
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// normText returns b with ASCII letters lower-cased and backslashes as slashes; with
+// unescape, JSON string escapes are undone on the way.
+func normText(b []byte, unescape bool) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == '\\' && unescape && i+1 < len(b) {
+			i++
+			switch e := b[i]; e {
+			case 'n', 't', 'r', 'b', 'f':
+				c = ' '
+			case 'u':
+				c = 'u'
+				if i+4 < len(b) {
+					if v, err := strconv.ParseUint(string(b[i+1:i+5]), 16, 32); err == nil {
+						i += 4
+						if r := rune(v); r >= utf8.RuneSelf {
+							out = utf8.AppendRune(out, r)
+							continue
+						}
+						c = byte(v)
+					}
+				}
+			default: // \" \\ \/
+				c = e
+			}
+		}
+		if c == '\\' {
+			c = '/'
+		}
+		out = append(out, lower(c))
+	}
+	return out
 }
 
 // nameByte reports whether c can be part of a file name next to a match.

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -39,6 +40,12 @@ func TestProtectionIn(t *testing.T) {
 		{`{"path":"/work/project/.mcp.json"}`, ".mcp.json"},
 		{`{"path":"C:\\work\\project\\.vscode\\mcp.json"}`, ".vscode/mcp.json"},
 		{`{"cmd":"cp evil /usr/local/bin/airlock"}`, "/usr/local/bin/airlock"},
+		{`{"content":"line one\n.config/airlock/policy.toml"}`, "/home/me/.config/airlock"},
+		{`{"path":"/home/me/.config//airlock/x"}`, "/home/me/.config/airlock"},
+		{`{"path":"./.config/.//airlock"}`, "/home/me/.config/airlock"},
+		{`{"path":"/Home/Me/.CONFIG/Airlock"}`, "/home/me/.config/airlock"},
+		{`{"path":"C:\\Users\\me\\.cursor\\mcp.json"}`, "/home/me/.cursor/mcp.json"},
+		{`{"a":"x","b":{"c":["~/.claude.json"]}}`, "/home/me/.claude.json"},
 		{`{"path":"/home/me/.config/airlock-backup/x"}`, ""},
 		{`{"path":"/home/me/.config/airlocks"}`, ""},
 		{`{"path":"/home/me/project/notes.md","content":"the airlock config"}`, ""},
@@ -112,3 +119,54 @@ func contains(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// BenchmarkProtectionIn: the per-call cost of the self-protection check.
+func BenchmarkProtectionIn(b *testing.B) {
+	p := NewProtection("/home/me", []string{"/home/me/.config/airlock", "/home/me/.cursor/mcp.json",
+		"/home/me/.claude.json", "/home/me/.config/Claude/claude_desktop_config.json", "/home/me/go/bin/airlock",
+		"/home/me/.config/Code/User/mcp.json", "/home/me/.config/Code/User/settings.json",
+		"/home/me/.codeium/windsurf/mcp_config.json"}, []string{".mcp.json", ".cursor/mcp.json", ".vscode/mcp.json"})
+	for _, n := range []int{5, 64 << 10, 1 << 20} {
+		args := json.RawMessage(`{"text":"` + strings.Repeat("abcdefgh/", n/9+1)[:n] + `"}`)
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			b.SetBytes(int64(len(args)))
+			for b.Loop() {
+				if p.In(args) != "" {
+					b.Fatal("matched")
+				}
+			}
+		})
+	}
+}
+
+// Writing a string with every character escaped (\uXXXX) finds exactly what writing it
+// plainly finds: escapes hide nothing, and the fast path over raw JSON misses nothing.
+func FuzzProtectionEscapes(f *testing.F) {
+	for _, s := range []string{"/home/me/.config/airlock/x", "~/.cursor/mcp.json", "a\n.claude.json", ".MCP.json",
+		"/usr/local/bin/airlock", "x//.config/./airlock", "airlock-backup", "C:\\Users\\me\\.vscode\\mcp.json"} {
+		f.Add(s)
+	}
+	p := testProtection()
+	f.Fuzz(func(t *testing.T, s string) {
+		plain, _ := json.Marshal(map[string]string{"p": s})
+		var b strings.Builder
+		b.WriteString(`{"p":"`)
+		for _, r := range s {
+			if r > 0xffff {
+				b.WriteString(strings.Trim(string(mustJSON(string(r))), `"`))
+				continue
+			}
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		b.WriteString(`"}`)
+		esc := json.RawMessage(b.String())
+		if !json.Valid(esc) {
+			return
+		}
+		if got, want := p.In(esc) != "", p.In(plain) != ""; got != want {
+			t.Fatalf("%q: escaped found %v, plain found %v", s, got, want)
+		}
+	})
+}
+
+func mustJSON(s string) []byte { b, _ := json.Marshal(s); return b }
