@@ -248,7 +248,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 			return
 		}
 		if hn := r.Header.Get(headerName); hn != "" {
-			body, _ := bodyName(m)
+			body, _ := jsonrpc.MCPName(m)
 			if v, ok := decodeHeaderValue(hn); !ok || v != body {
 				writeJSONRPCError(w, http.StatusBadRequest, m.ID, -32020,
 					fmt.Sprintf("header mismatch: %s is %q but the body names %q", headerName, hn, body))
@@ -509,25 +509,6 @@ func (s *Server) start(name string, backend Backend, modern bool) (*session, err
 		s.mu.Unlock()
 	}()
 	return ss, nil
-}
-
-// bodyName is what Mcp-Name mirrors: params.name of tools/call and prompts/get, params.uri
-// of resources/read.
-func bodyName(m *jsonrpc.Message) (string, bool) {
-	key := ""
-	switch m.Method {
-	case "tools/call", "prompts/get":
-		key = "name"
-	case "resources/read":
-		key = "uri"
-	default:
-		return "", false
-	}
-	var v string
-	if raw := jsonrpc.Member(m.Params, key); raw == nil || json.Unmarshal(raw, &v) != nil {
-		return "", false
-	}
-	return v, true
 }
 
 // decodeHeaderValue reads an Mcp-* header value: as is, or =?base64?…?= of UTF-8 bytes.

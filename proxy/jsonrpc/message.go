@@ -461,3 +461,26 @@ func Members(obj []byte, keys ...string) []json.RawMessage {
 	})
 	return out
 }
+
+// MCPName returns what the 2026-07-28 Mcp-Name HTTP header mirrors: params.name of
+// tools/call and prompts/get, params.uri of resources/read.
+func MCPName(m *Message) (string, bool) {
+	key := ""
+	switch m.Method {
+	case "tools/call", "prompts/get":
+		key = "name"
+	case "resources/read":
+		key = "uri"
+	default:
+		return "", false
+	}
+	raw := Member(m.Params, key)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}

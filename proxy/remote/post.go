@@ -84,23 +84,6 @@ func jsonString(raw json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// mcpName returns the value of the Mcp-Name header for m, if it has one.
-func mcpName(m *jsonrpc.Message) (string, bool) {
-	key := ""
-	switch m.Method {
-	case "tools/call", "prompts/get":
-		key = "name"
-	case "resources/read":
-		key = "uri"
-	default:
-		return "", false
-	}
-	if m.Params == nil {
-		return "", false
-	}
-	return jsonString(jsonrpc.Member(m.Params, key))
-}
-
 // headerValue encodes s for an Mcp-* header: as is when it is printable ASCII without
 // surrounding whitespace, otherwise as =?base64?…?= of its UTF-8 bytes.
 func headerValue(s string) string {
@@ -142,7 +125,7 @@ func (c *Conn) postRequest(ctx context.Context, m *jsonrpc.Message, modern strin
 		h.Del(hdrSession)
 		h.Set(hdrVersion, modern)
 		h.Set(hdrMethod, m.Method)
-		if name, ok := mcpName(m); ok {
+		if name, ok := jsonrpc.MCPName(m); ok {
 			h.Set(hdrName, headerValue(name))
 		}
 		for k, v := range c.paramHeaders(m) {
