@@ -106,6 +106,7 @@ func runDaemon(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "airlock daemon: broker listening on %s\n", p.socket)
+	go b.FollowPolicy(ctx, p.policy, logger(env.Stderr))
 	if st, err := loadSettings(p); err == nil && st.Retention > 0 {
 		go keepPruned(ctx, lg, st.Retention, logger(env.Stderr))
 	}

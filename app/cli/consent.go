@@ -26,6 +26,7 @@ import (
 type consent struct {
 	paths    paths
 	policy   *policy.Policy
+	live     *policy.Live // policy.toml as it is now: edits apply to running sessions
 	log      *lazyLog
 	broker   *client.Client
 	launches *guard.Launcher
@@ -51,8 +52,12 @@ func openConsent(env *Env) (*consent, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &consent{paths: p, policy: pol, log: openLazy(p), broker: &client.Client{Socket: p.socket}, protect: protection(env, p.home)}
-	c.launches = &guard.Launcher{Policy: pol, Asker: c.broker, Log: c.log, Pins: pins.Open(p.pins)}
+	live := policy.NewLive(p.policy, pol)
+	live.OnError = func(err error) {
+		fmt.Fprintf(env.Stderr, "airlock: policy.toml changed but cannot be used, so the previous policy stays in force: %v\n", err)
+	}
+	c := &consent{paths: p, policy: pol, live: live, log: openLazy(p), broker: &client.Client{Socket: p.socket}, protect: protection(env, p.home)}
+	c.launches = &guard.Launcher{Policy: pol, Live: live, Asker: c.broker, Log: c.log, Pins: pins.Open(p.pins)}
 	return c, nil
 }
 
@@ -136,6 +141,7 @@ func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middlewa
 	g := &guard.Guard{
 		Server:     name,
 		Policy:     c.policy,
+		Live:       c.live,
 		Asker:      c.broker,
 		Log:        c.log,
 		Redact:     c.log.RedactJSON,

@@ -43,6 +43,7 @@ const (
 // proxies reach it.
 type embedded struct {
 	b    *broker.Broker
+	ctx  context.Context // ends when the broker stops
 	stop context.CancelFunc
 	done chan error
 }
@@ -128,13 +129,15 @@ func connect(ctx context.Context, p paths, rec broker.Recorder, version string) 
 		}
 		return nil, err
 	}
-	return serve(b, ln, version), nil
+	e := serve(b, ln, version)
+	go b.FollowPolicy(e.ctx, p.policy, nil)
+	return e, nil
 }
 
 // serve serves b on ln until the returned broker is closed.
 func serve(b *broker.Broker, ln net.Listener, version string) *embedded {
 	sctx, stop := context.WithCancel(context.Background())
-	e := &embedded{b: b, stop: stop, done: make(chan error, 1)}
+	e := &embedded{b: b, ctx: sctx, stop: stop, done: make(chan error, 1)}
 	go func() {
 		e.done <- localapi.Serve(sctx, ln, &localapi.Server{Broker: b, Host: "app", Version: version})
 	}()

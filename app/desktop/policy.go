@@ -150,7 +150,8 @@ func (a *App) Settings() (Settings, error) {
 }
 
 // SaveSettings writes s into policy.toml's [settings], keeping the rest of the file as it
-// is. The approval timeout and terminal approvals apply to a broker when it starts.
+// is. A running broker (embedded or airlock daemon) and running proxies pick the change
+// up within about a second (broker.FollowPolicy, policy.Live).
 func (a *App) SaveSettings(s Settings) error {
 	if s.ApprovalTimeoutSeconds < 1 || s.ApprovalTimeoutSeconds > 24*3600 {
 		return fmt.Errorf("the approval timeout must be between 1 second and a day, not %d seconds", s.ApprovalTimeoutSeconds)

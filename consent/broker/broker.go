@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlock-mcp/airlock/consent/apitype"
+	"github.com/airlock-mcp/airlock/consent/policy"
 	"github.com/airlock-mcp/airlock/store"
 )
 
@@ -41,8 +43,8 @@ var (
 
 // Broker is the approval queue. Create one with New; it is safe for concurrent use.
 type Broker struct {
-	timeout      time.Duration
-	cliApprovals bool
+	timeout      atomic.Int64 // time.Duration; settings can change while it runs
+	cliApprovals atomic.Bool
 	log          Recorder
 	grants       *grantStore
 
@@ -80,20 +82,32 @@ func New(o Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{
-		timeout:      o.Timeout,
-		cliApprovals: o.CLIApprovals,
-		log:          o.Log,
-		grants:       gs,
-		pending:      make(map[string]*item),
-		expired:      make(map[string]*item),
-		decided:      make(map[string]bool),
-		watchers:     make(map[chan apitype.Event]struct{}),
-	}, nil
+	b := &Broker{
+		log:      o.Log,
+		grants:   gs,
+		pending:  make(map[string]*item),
+		expired:  make(map[string]*item),
+		decided:  make(map[string]bool),
+		watchers: make(map[chan apitype.Event]struct{}),
+	}
+	b.SetSettings(o.Timeout, o.CLIApprovals)
+	return b, nil
 }
 
+// SetSettings changes the approval timeout (for requests asked from now on) and whether
+// decisions from the command line are accepted (at once). A timeout <= 0 keeps the
+// current one.
+func (b *Broker) SetSettings(timeout time.Duration, cliApprovals bool) {
+	if timeout > 0 {
+		b.timeout.Store(int64(timeout))
+	}
+	b.cliApprovals.Store(cliApprovals)
+}
+
+func (b *Broker) approvalTimeout() time.Duration { return time.Duration(b.timeout.Load()) }
+
 // CLIApprovals reports whether decisions from the command line are accepted.
-func (b *Broker) CLIApprovals() bool { return b.cliApprovals }
+func (b *Broker) CLIApprovals() bool { return b.cliApprovals.Load() }
 
 func newID() string {
 	var r [6]byte
@@ -111,8 +125,9 @@ func (b *Broker) Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decis
 		return d, b.record(ctx, req, d)
 	}
 	now := time.Now()
+	timeout := b.approvalTimeout()
 	it := &item{
-		p:       apitype.Pending{ID: newID(), Created: now, Deadline: now.Add(b.timeout), Request: req},
+		p:       apitype.Pending{ID: newID(), Created: now, Deadline: now.Add(timeout), Request: req},
 		decided: make(chan apitype.Decision, 1),
 	}
 	b.mu.Lock()
@@ -120,7 +135,7 @@ func (b *Broker) Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decis
 	b.broadcastLocked(apitype.Event{Type: "pending", ID: it.p.ID, Pending: []apitype.Pending{it.p}})
 	b.mu.Unlock()
 
-	timer := time.NewTimer(b.timeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var d apitype.Decision
 	select {
@@ -136,7 +151,7 @@ func (b *Broker) Ask(ctx context.Context, req apitype.AskRequest) (apitype.Decis
 		delete(b.pending, it.p.ID)
 		b.expired[it.p.ID] = it
 		d = apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: string(store.DecidedByTimeout),
-			Reason: fmt.Sprintf("nobody answered within %s; denied this once (approving it now allows the identical call for %s)", b.timeout, LateGrantWindow)}
+			Reason: fmt.Sprintf("nobody answered within %s; denied this once (approving it now allows the identical call for %s)", timeout, LateGrantWindow)}
 		b.broadcastLocked(apitype.Event{Type: "decided", ID: it.p.ID, Decision: &d})
 		b.mu.Unlock()
 		id := it.p.ID
@@ -188,7 +203,7 @@ func (b *Broker) Decide(ctx context.Context, d apitype.DecideRequest) error {
 	switch d.Channel {
 	case apitype.ChannelApp:
 	case apitype.ChannelCLI:
-		if !b.cliApprovals {
+		if !b.cliApprovals.Load() {
 			return ErrCLIDisabled
 		}
 	default:
@@ -411,4 +426,38 @@ func DecisionRow(req apitype.AskRequest, d apitype.Decision) *store.Decision {
 func launchArgs(l *apitype.Launch) string {
 	b, _ := jsonMarshal(map[string]any{"argv": l.Argv, "dir": l.Dir, "executable": l.Executable})
 	return string(b)
+}
+
+// FollowPolicy keeps b's settings (approval timeout, terminal approvals) those of the
+// policy file at path as it changes, until ctx ends: turning terminal approvals off in
+// the app or by hand takes effect within seconds, not at the next start. logf, if set,
+// reports each change and each edit that could not be used.
+func (b *Broker) FollowPolicy(ctx context.Context, path string, logf func(string, ...any)) {
+	cur, err := policy.Load(path)
+	if err != nil {
+		cur = policy.Default()
+	}
+	l := policy.NewLive(path, cur)
+	l.OnChange = func(p *policy.Policy) {
+		st := p.Settings()
+		b.SetSettings(st.ApprovalTimeout, st.CLIApprovals)
+		if logf != nil {
+			logf("airlock: settings from %s now apply: approval timeout %s, terminal approvals %v", path, st.ApprovalTimeout, st.CLIApprovals)
+		}
+	}
+	l.OnError = func(err error) {
+		if logf != nil {
+			logf("airlock: %s changed but cannot be used, so the previous settings stay: %v", path, err)
+		}
+	}
+	t := time.NewTicker(policy.CheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.Reload()
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/airlock-mcp/airlock/consent/apitype"
+	"github.com/airlock-mcp/airlock/consent/policy"
 	"github.com/airlock-mcp/airlock/store"
 )
 
@@ -661,4 +662,40 @@ func TestToolGrantsDoNotCoverProtectedCalls(t *testing.T) {
 		protected.Protected = true
 		mustWait(t, b, ask(ctx, b, protected), "protected call despite tool grants")
 	})
+}
+
+// Turning terminal approvals off in policy.toml takes effect in a running broker: a
+// pending request can no longer be approved from the command line.
+func TestFollowPolicyTurnsCLIApprovalsOff(t *testing.T) {
+	old := policy.CheckEvery
+	policy.CheckEvery = 10 * time.Millisecond
+	defer func() { policy.CheckEvery = old }()
+	path := filepath.Join(t.TempDir(), "policy.toml")
+	if err := os.WriteFile(path, []byte("[settings]\ncli_approvals = true\napproval_timeout = \"30s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newBroker(t, Options{Timeout: 30 * time.Second, CLIApprovals: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.FollowPolicy(ctx, path, nil)
+
+	ch := ask(ctx, b, call("s1", "delete_file", `{"path":"a"}`))
+	var id string
+	for deadline := time.Now().Add(10 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ps := b.Pending(); len(ps) == 1 {
+			id = ps[0].ID
+		}
+	}
+	mod := time.Now().Add(time.Minute)
+	if err := os.WriteFile(path, []byte("[settings]\ncli_approvals = false\napproval_timeout = \"30s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, mod, mod)
+	for deadline := time.Now().Add(10 * time.Second); b.CLIApprovals() && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if err := b.Decide(ctx, apitype.DecideRequest{ID: id, Outcome: apitype.Allow, Channel: apitype.ChannelCLI}); !errors.Is(err, ErrCLIDisabled) {
+		t.Fatalf("terminal approval after the setting was turned off: %v, want ErrCLIDisabled", err)
+	}
+	decide(t, b, id, apitype.Deny, apitype.Once)
+	<-ch
 }

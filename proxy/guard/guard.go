@@ -40,6 +40,9 @@ type Recorder interface {
 type Guard struct {
 	Server string
 	Policy *policy.Policy
+	// Live, when set, supplies the policy in force instead of Policy, so that edits to
+	// policy.toml apply to running sessions.
+	Live *policy.Live
 	// Asker reaches the broker; nil means there is none.
 	Asker Asker
 	// Log records decisions the guard makes itself (policy, fallback). The broker
@@ -134,7 +137,7 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 			continue
 		}
 		g.tools[t.Name] = toolInfo{description: t.Description, annotations: t.Annotations}
-		if g.Policy.Hidden(g.Server, t.Name) {
+		if g.pol().Hidden(g.Server, t.Name) {
 			continue
 		}
 		kept = append(kept, raw)
@@ -175,12 +178,12 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 		}
 	}
 	g.mu.Unlock()
-	trusted := g.Policy.Trusted(g.Server)
+	trusted := g.pol().Trusted(g.Server)
 	a := risk.Classify(risk.Call{
 		Server: g.Server, Tool: tool, Description: info.description, Annotations: info.annotations,
 		Args: args, ServerTrusted: trusted,
 	})
-	v := g.Policy.Evaluate(policy.Input{Server: g.Server, Tool: tool, Args: args, Tier: int(a.Tier)})
+	v := g.pol().Evaluate(policy.Input{Server: g.Server, Tool: tool, Args: args, Tier: int(a.Tier)})
 	if alias != "" {
 		a.Tier = max(a.Tier, 2)
 		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceName, Tier: 2,
@@ -191,7 +194,7 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 			a.Tier = b.Tier
 		}
 		a.Reasons = append(a.Reasons, b.Reasons...)
-		va := g.Policy.Evaluate(policy.Input{Server: g.Server, Tool: alias, Args: args, Tier: int(a.Tier)})
+		va := g.pol().Evaluate(policy.Input{Server: g.Server, Tool: alias, Args: args, Tier: int(a.Tier)})
 		v = stricter(v, va)
 	}
 	if v.Tier != nil {
@@ -336,6 +339,14 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 		req.Arguments, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(call.Arguments), "head": head})
 	}
 	return req
+}
+
+// pol returns the policy in force.
+func (g *Guard) pol() *policy.Policy {
+	if g.Live != nil {
+		return g.Live.Current()
+	}
+	return g.Policy
 }
 
 // clientName names the IDE behind a call: the request's own clientInfo when it carries
@@ -500,7 +511,7 @@ func (g *Guard) ask(ctx context.Context, req apitype.AskRequest) (apitype.Decisi
 func (g *Guard) fallback(ctx context.Context, s *proxy.Session, call *proxy.ToolCall, req apitype.AskRequest, a risk.Assessment, refuse func(string) proxy.Verdict) proxy.Verdict {
 	const howTo = "no Airlock approver is running. Ask the user to start the Airlock app (or `airlock daemon`) and then retry"
 	info := s.Info()
-	if g.Policy.Settings().NoBroker != policy.NoBrokerElicit || info.Modern || !supportsFormElicitation(info.ClientCapabilities) {
+	if g.pol().Settings().NoBroker != policy.NoBrokerElicit || info.Modern || !supportsFormElicitation(info.ClientCapabilities) {
 		g.record(context.Background(), req, apitype.Deny, store.DecidedByFallback, store.ChannelNone, howTo)
 		return refuse(howTo + ".")
 	}
@@ -510,7 +521,7 @@ func (g *Guard) fallback(ctx context.Context, s *proxy.Session, call *proxy.Tool
 	}
 	msg := fmt.Sprintf("Airlock: allow %q on server %q?\n%s — %s\nArguments: %s",
 		call.Name, g.Server, tierName(a.Tier), topReason(a), args)
-	ectx, cancel := context.WithTimeout(ctx, g.Policy.Settings().ApprovalTimeout)
+	ectx, cancel := context.WithTimeout(ctx, g.pol().Settings().ApprovalTimeout)
 	defer cancel()
 	resp, err := s.Call(ectx, proxy.ToClient, "elicitation/create", map[string]any{
 		"mode":    "form",

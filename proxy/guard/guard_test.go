@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -649,4 +651,41 @@ func TestModernCallNamesItsOwnClient(t *testing.T) {
 	}
 	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
 	h.refusal(h.response("8"))
+}
+
+// An edit of policy.toml applies to a session already running: a new deny rule refuses
+// the next call and hides the tool from the next tools/list.
+func TestLivePolicyAppliesToRunningSession(t *testing.T) {
+	old := policy.CheckEvery
+	policy.CheckEvery = 0
+	defer func() { policy.CheckEvery = old }()
+	path := filepath.Join(t.TempDir(), "policy.toml")
+	if err := os.WriteFile(path, []byte("[[rules]]\ntool = \"delete_file\"\naction = \"allow\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, pol, &notRunning{}, noElicitation)
+	h.g.Live = policy.NewLive(path, pol)
+	defer h.close()
+	h.listTools()
+	h.callTool(1, "delete_file", `{"path":"a"}`)
+	if got := h.serverGot(); got != "delete_file" {
+		t.Fatalf("allowed by policy: server got %q", got)
+	}
+	h.response("1")
+
+	mod := time.Now().Add(time.Minute)
+	if err := os.WriteFile(path, []byte("[[rules]]\ntool = \"delete_file\"\naction = \"deny\"\nreason = \"changed my mind\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, mod, mod)
+	h.callTool(2, "delete_file", `{"path":"b"}`)
+	mustContain(t, h.refusal(h.response("2")), "a policy rule denies it", "changed my mind")
+	h.serverIdle(3)
+	if strings.Contains(string(h.listTools()), `"delete_file"`) {
+		t.Error("the denied tool is still listed")
+	}
 }

@@ -21,9 +21,11 @@ import (
 // risky parts highlighted and, for a changed command, what changed.
 type Launcher struct {
 	Policy *policy.Policy
-	Asker  Asker
-	Log    Recorder
-	Pins   *pins.Store
+	// Live, when set, supplies the policy in force instead of Policy.
+	Live  *policy.Live
+	Asker Asker
+	Log   Recorder
+	Pins  *pins.Store
 
 	pending sync.WaitGroup
 }
@@ -56,7 +58,11 @@ func (l *Launcher) Check(ctx context.Context, c launch.Command) error {
 			Start: s.Start, End: s.End, Text: s.Text, Category: string(s.Category), Severity: string(s.Severity), Why: s.Why}
 		req.Launch.Spans = append(req.Launch.Spans, sp)
 	}
-	if l.Policy.LaunchApproved(c.Name, a.Fingerprint) {
+	pol := l.Policy
+	if l.Live != nil {
+		pol = l.Live.Current()
+	}
+	if pol.LaunchApproved(c.Name, a.Fingerprint) {
 		l.recordLater(req, store.DecidedByPolicy, "pre-approved in the policy file")
 		return nil
 	}
