@@ -2,7 +2,7 @@
 // Outside Wails (a plain browser, `vite dev`), connected() is false and every call
 // rejects with NotConnectedError, so the UI can show a "not connected" state.
 import type {
-  AirlockEvent, Grant, LogFilter, LogRow, Outcome, Pending, PolicyProblem, PolicyText,
+  AirlockEvent, ClientFile, ClientResult, Grant, LogFilter, LogRow, Outcome, Pending, PolicyProblem, PolicyText,
   Scope, ServerInfo, Settings, Status, Timeline, ToolInfo, VerifyResult,
 } from './types';
 
@@ -61,6 +61,13 @@ export const timeline = (hours: number) => call<Timeline>('Timeline', hours);
 export const servers = async () => arr(await call<ServerInfo[] | null>('Servers'));
 export const serverTools = async (name: string) => arr(await call<ToolInfo[] | null>('ServerTools', name));
 export const setTrust = (name: string, trusted: boolean) => call<void>('SetTrust', name, trusted);
+export const clients = async () =>
+  arr(await call<ClientFile[] | null>('Clients')).map((f) => ({ ...f, entries: arr(f.entries) }));
+export const previewProtect = (client: string, path: string) => call<string>('PreviewProtect', client, path);
+export const protect = (client: string, path: string) => call<ClientResult>('Protect', client, path);
+export const restore = (client: string, path: string) => call<ClientResult>('Restore', client, path);
+export const restoreWithSecrets = (client: string, path: string) =>
+  call<ClientResult>('RestoreWithSecrets', client, path);
 export const secrets = async () => arr(await call<string[] | null>('Secrets'));
 export const setSecret = (name: string, value: string) => call<void>('SetSecret', name, value);
 export const deleteSecret = (name: string) => call<void>('DeleteSecret', name);

@@ -189,6 +189,61 @@ export interface Settings {
   retentionDays: number;
 }
 
+export type ClientName = 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'windsurf';
+
+/** One MCP server entry of an IDE config file. Every string comes from the file. */
+export interface ClientEntry {
+  name: string;
+  /** Project directory of a Claude Code project-scoped entry, else "". */
+  project: string;
+  transport: 'stdio' | 'http' | 'sse' | '';
+  /** Already goes through Airlock; `via` says how ("airlock run github"). */
+  protected: boolean;
+  via: string;
+  /** Why Protect leaves this entry alone ("" when it would protect it). */
+  problem: string;
+}
+
+/** One IDE config file (Clients()). */
+export interface ClientFile {
+  client: ClientName | string;
+  /** The IDE's name for people: "Cursor", "VS Code", … */
+  ide: string;
+  /** user, project (the app's working directory) or file (recorded in installs.json elsewhere). */
+  scope: 'user' | 'project' | 'file' | string;
+  path: string;
+  error: string;
+  entries: ClientEntry[] | null;
+  /** An install of this file is recorded: Restore is possible. */
+  installed: boolean;
+}
+
+export interface ClientChange {
+  name: string;
+  project: string;
+  /** The servers.json name: the IDE runs `airlock run <server>`. */
+  server: string;
+  addedServer: boolean;
+  /** Keyring names the entry's credentials went to. */
+  secrets: string[] | null;
+}
+
+/** What Protect / Restore did to one file. */
+export interface ClientResult {
+  client: string;
+  ide: string;
+  file: string;
+  changed: ClientChange[] | null;
+  skipped: ClientEntry[] | null;
+  /** Restore: entries left behind Airlock because their credentials are in the keyring. */
+  kept: ClientChange[] | null;
+  backup: string;
+  exact: boolean;
+  notes: string[] | null;
+  /** "Restart Cursor to apply the change.", or "" when the file did not change. */
+  restart: string;
+}
+
 /** The whole API surface; implemented by index.ts (Wails) and fake.ts (tests). */
 export interface AirlockAPI {
   connected(): boolean;
@@ -204,6 +259,11 @@ export interface AirlockAPI {
   servers(): Promise<ServerInfo[]>;
   serverTools(name: string): Promise<ToolInfo[]>;
   setTrust(name: string, trusted: boolean): Promise<void>;
+  clients(): Promise<ClientFile[]>;
+  previewProtect(client: string, path: string): Promise<string>;
+  protect(client: string, path: string): Promise<ClientResult>;
+  restore(client: string, path: string): Promise<ClientResult>;
+  restoreWithSecrets(client: string, path: string): Promise<ClientResult>;
   secrets(): Promise<string[]>;
   setSecret(name: string, value: string): Promise<void>;
   deleteSecret(name: string): Promise<void>;
