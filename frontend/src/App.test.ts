@@ -19,7 +19,7 @@ describe('App', () => {
   it('has a nav for every view, Approvals first and current', async () => {
     render(App);
     await tick();
-    for (const v of ['approvals', 'activity', 'servers', 'secrets', 'policy', 'settings']) expect(screen.getByTestId(`nav-${v}`)).toBeTruthy();
+    for (const v of ['approvals', 'activity', 'servers', 'clients', 'secrets', 'policy', 'settings']) expect(screen.getByTestId(`nav-${v}`)).toBeTruthy();
     expect(screen.getByTestId('nav-approvals').getAttribute('aria-current')).toBe('page');
     await fireEvent.click(screen.getByTestId('nav-policy'));
     expect(screen.getByTestId('nav-policy').getAttribute('aria-current')).toBe('page');
