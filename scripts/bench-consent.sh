@@ -18,4 +18,4 @@ go test -run XXX -bench 'BenchmarkTier3ToWatch' -benchtime 500x -count 3 ./proxy
 
 echo
 echo "== tier-0 call with logging: airlock wrap vs bare relay, 5 B echo (p50, sequential)"
-scripts/bench.sh -modes "bare relay,airlock wrap" -sizes "5 B" 2>/dev/null | grep -E '^\| (bare relay|airlock wrap) +\| 5 B' || echo "(see scripts/bench.sh)"
+scripts/bench.sh -modes "bare relay,airlock wrap" -sizes "5 B" -out "$(mktemp)" 2>/dev/null | grep -E '^\| (bare relay|airlock wrap) +\| 5 B' || echo "(see scripts/bench.sh)"
