@@ -310,7 +310,7 @@ const logArgsMax = 16 << 10
 // cheap whatever its size.
 func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment, full bool) apitype.AskRequest {
 	req := apitype.AskRequest{
-		Kind: apitype.KindToolCall, Server: g.Server, Client: clientName(s, call), Session: g.session,
+		Kind: apitype.KindToolCall, Server: g.Server, Client: clientName(s, call), Session: g.sessionFor(call),
 		Tool: call.Name, Tier: int(a.Tier),
 	}
 	if full {
@@ -348,6 +348,17 @@ func (g *Guard) pol() *policy.Policy {
 		return g.Live.Current()
 	}
 	return g.Policy
+}
+
+// sessionFor is the session a call's "allow for this session" covers: this proxy session,
+// and for a request that names its client (2026-07-28, where one stateless backend of
+// airlock serve carries the calls of every IDE) that client within it, so that one IDE's
+// grant does not cover another's calls.
+func (g *Guard) sessionFor(call *proxy.ToolCall) string {
+	if n := call.Meta.ClientInfo.Name; n != "" {
+		return g.session + "/" + n
+	}
+	return g.session
 }
 
 // clientName names the IDE behind a call: the request's own clientInfo when it carries

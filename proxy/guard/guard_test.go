@@ -641,6 +641,7 @@ func TestModernCallNamesItsOwnClient(t *testing.T) {
 	if q.req.Client != "other-ide" {
 		t.Errorf("card names client %q, want other-ide (the request's own)", q.req.Client)
 	}
+	otherSession := q.req.Session
 	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
 	h.refusal(h.response("7"))
 	// A call without its own clientInfo keeps the handshake's name.
@@ -648,6 +649,10 @@ func TestModernCallNamesItsOwnClient(t *testing.T) {
 	q = <-a.asked
 	if q.req.Client != "test-ide" {
 		t.Errorf("card names client %q, want test-ide", q.req.Client)
+	}
+	// "Allow for this session" from one client must not cover another's calls.
+	if q.req.Session == otherSession || q.req.Session != h.g.Session() {
+		t.Errorf("sessions %q and %q: want the handshake's session for test-ide and another for other-ide", q.req.Session, otherSession)
 	}
 	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
 	h.refusal(h.response("8"))
