@@ -91,6 +91,7 @@ func (c *consent) Close() error {
 	c.mu.Unlock()
 	for _, g := range guards {
 		g.Flush()
+		g.End()
 	}
 	return c.log.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,7 +119,8 @@ func (gs *grantStore) endSession(session string) {
 	defer gs.mu.Unlock()
 	kept := gs.all[:0]
 	for _, g := range gs.all {
-		if g.Scope != apitype.Session || g.Session != session {
+		// session itself, and the per-client sessions within it ("session/client").
+		if g.Scope != apitype.Session || (g.Session != session && !strings.HasPrefix(g.Session, session+"/")) {
 			kept = append(kept, g)
 		}
 	}

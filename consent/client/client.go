@@ -159,6 +159,11 @@ func (c *Client) Grants(ctx context.Context) ([]apitype.Grant, error) {
 	return g, c.do(ctx, "GET", "/v0/grants", nil, &g)
 }
 
+// EndSession tells the broker that a proxy session ended, so its session grants go.
+func (c *Client) EndSession(ctx context.Context, session string) error {
+	return c.do(ctx, "POST", "/v0/end-session", map[string]string{"session": session}, nil)
+}
+
 // Revoke removes a grant.
 func (c *Client) Revoke(ctx context.Context, id string) error {
 	return c.do(ctx, "POST", "/v0/revoke", map[string]string{"id": id}, nil)

@@ -41,6 +41,7 @@ type route struct {
 var routes = []route{
 	{"POST", "/v0/ask", (*Server).ask},
 	{"POST", "/v0/decide", (*Server).decide},
+	{"POST", "/v0/end-session", (*Server).endSession},
 	{"GET", "/v0/grants", (*Server).listGrants},
 	{"GET", "/v0/pending", (*Server).pending},
 	{"POST", "/v0/revoke", (*Server).revoke},
@@ -121,6 +122,22 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// endSession drops the session grants of a proxy session that has ended.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Session string `json:"session"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Session == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "no session named")
+		return
+	}
+	s.Broker.EndSession(req.Session)
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func (s *Server) pending(w http.ResponseWriter, r *http.Request) {

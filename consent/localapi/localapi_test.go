@@ -422,3 +422,36 @@ func TestClientCancelWithdraws(t *testing.T) {
 		t.Errorf("Pending after the client went away = %+v", p)
 	}
 }
+
+// A proxy that ends tells the broker; its session grants (and those of the clients within
+// it, "session/client") go, others stay.
+func TestEndSessionDropsItsGrants(t *testing.T) {
+	e := serve(t, broker.Options{})
+	ctx := context.Background()
+	grant := func(session string) {
+		req := toolCall()
+		req.Session = session
+		ch := e.ask(ctx, req)
+		id := e.next(t, "pending").ID
+		if err := e.client.Decide(ctx, apitype.DecideRequest{ID: id, Outcome: apitype.Allow, Scope: apitype.Session, Channel: apitype.ChannelApp}); err != nil {
+			t.Fatal(err)
+		}
+		recv(t, ch)
+	}
+	grant("s1")
+	grant("s1/other-ide")
+	grant("s2")
+	if err := e.client.EndSession(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := e.client.Grants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || gs[0].Session != "s2" {
+		t.Errorf("grants after EndSession(s1) = %+v, want only s2's", gs)
+	}
+	if err := e.client.EndSession(ctx, ""); err == nil {
+		t.Error("EndSession without a session was accepted")
+	}
+}

@@ -463,6 +463,21 @@ func (g *Guard) recentlyApproved(call *proxy.ToolCall) bool {
 	return ok && time.Now().Before(until)
 }
 
+// End tells the broker, when the Asker can be told (a *client.Client can), that this
+// session is over, so that its "allow for this session" grants go with it. It waits at
+// most a second: a broker that is gone has nothing to forget.
+func (g *Guard) End() {
+	e, ok := g.Asker.(interface {
+		EndSession(ctx context.Context, session string) error
+	})
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	e.EndSession(ctx, g.Session())
+}
+
 // Flush waits until every decision recorded in the background is written.
 func (g *Guard) Flush() {
 	g.later.run()
