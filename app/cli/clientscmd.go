@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -42,17 +41,7 @@ behind Airlock unless --restore-secrets puts the plaintext back into the IDE fil
 	})
 }
 
-func platform(env *Env) ideconfig.Platform {
-	home := env.Getenv("HOME")
-	if runtime.GOOS == "windows" {
-		home = env.Getenv("USERPROFILE")
-	}
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	cwd, _ := os.Getwd()
-	return ideconfig.Platform{GOOS: runtime.GOOS, Home: home, Getenv: env.Getenv, Cwd: cwd}
-}
+func platform(env *Env) ideconfig.Platform { return ideconfig.CurrentPlatform(env.Getenv) }
 
 func runClients(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, commands["clients"])

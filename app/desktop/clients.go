@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -110,17 +109,7 @@ func restartHint(c ideconfig.Client) string {
 
 // clientPlatform is where the IDE files are: the user's home, the environment, and the
 // app's working directory for project-scoped files (as the command line does).
-func clientPlatform() ideconfig.Platform {
-	home := os.Getenv("HOME")
-	if runtime.GOOS == "windows" {
-		home = os.Getenv("USERPROFILE")
-	}
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	cwd, _ := os.Getwd()
-	return ideconfig.Platform{GOOS: runtime.GOOS, Home: home, Getenv: os.Getenv, Cwd: cwd}
-}
+func clientPlatform() ideconfig.Platform { return ideconfig.CurrentPlatform(os.Getenv) }
 
 // airlockPaths returns the path of this executable, links resolved (the one written
 // into IDE files), then as started if that differs: entries running either count as

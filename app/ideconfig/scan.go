@@ -1,11 +1,5 @@
 package ideconfig
 
-import (
-	"errors"
-	"io/fs"
-	"os"
-)
-
 // FileReport is what `airlock clients` shows of one configuration file.
 type FileReport struct {
 	Location
@@ -20,22 +14,9 @@ type FileReport struct {
 func Scan(p Platform, airlockPaths ...string) []FileReport {
 	var out []FileReport
 	for _, loc := range p.Locations() {
-		data, err := os.ReadFile(loc.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if r, ok := ScanLocation(loc, airlockPaths...); ok {
+			out = append(out, r)
 		}
-		r := FileReport{Location: loc, Entries: []Entry{}}
-		if err != nil {
-			r.Error = "read IDE config: " + err.Error()
-		} else if doc, err := Parse(loc.Path, loc.Format, data); err != nil {
-			r.Error = err.Error()
-		} else if doc.Entries != nil {
-			for i := range doc.Entries {
-				doc.Entries[i].recognise(airlockPaths...)
-			}
-			r.Entries = doc.Entries
-		}
-		out = append(out, r)
 	}
 	return out
 }

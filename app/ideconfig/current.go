@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"runtime"
 )
 
 // ScanLocation reports the servers of the one file at loc, as Scan does for every
@@ -27,4 +28,18 @@ func ScanLocation(loc Location, airlockPaths ...string) (r FileReport, ok bool) 
 		r.Entries = doc.Entries
 	}
 	return r, true
+}
+
+// CurrentPlatform is this machine: the user's home (HOME, or USERPROFILE on Windows),
+// the environment through getenv, and the working directory for project-scoped files.
+func CurrentPlatform(getenv func(string) string) Platform {
+	home := getenv("HOME")
+	if runtime.GOOS == "windows" {
+		home = getenv("USERPROFILE")
+	}
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	cwd, _ := os.Getwd()
+	return Platform{GOOS: runtime.GOOS, Home: home, Getenv: getenv, Cwd: cwd}
 }
