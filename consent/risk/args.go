@@ -163,10 +163,22 @@ func (s *scanner) walk(data []byte) {
 	}
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isIdent reports whether key is an identifier ([A-Za-z_][A-Za-z0-9_]*), shown as .key.
+func isIdent(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 func joinKey(path, key string) string {
-	if identRE.MatchString(key) {
+	if isIdent(key) {
 		return path + "." + key
 	}
 	return path + "[" + strconv.Quote(excerpt(key)) + "]"
