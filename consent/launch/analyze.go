@@ -71,6 +71,10 @@ func Analyze(c Command) Analysis {
 	}
 	for i, s := range c.Argv {
 		a.scanText(argLoc(i), s, Danger)
+		// An argument that is a whole home directory: a file server rooted there.
+		if i > 0 && homeRE.MatchString(s) {
+			a.add(argLoc(i), 0, len(s), SensitivePath, Warn, wholeHomeWhy)
+		}
 	}
 	if c.Dir != "" {
 		a.scanText(dirLoc, c.Dir, Danger)

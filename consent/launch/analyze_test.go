@@ -176,6 +176,9 @@ func TestAnalyzeSpans(t *testing.T) {
 		{"system files and keys", argv("mcp-files", "--allow=/etc/shadow", "/etc/sudoers", "/home/me/.ssh/id_rsa", "--env-file", ".env.production", "./.env"),
 			[]hit{{sensitive, "./.env"}, {sensitive, ".env.production"}, {sensitive, "/etc/shadow"}, {sensitive, "/etc/sudoers"},
 				{sensitive, "/home/me/.ssh/id_rsa"}}},
+		{"file server rooted at the whole home", argv("npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "~", "/home/me/", `C:\Users\me`, "/"),
+			[]hit{{sensitive, "/"}, {sensitive, "/home/me/"}, {sensitive, `C:\Users\me`}, {sensitive, "~"}}},
+		{"project directory is fine", argv("npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/home/me/projects/app", "~/work"), nil},
 		{"ssh command env", launch.Command{Argv: []string{"mcp-git"}, Env: map[string]string{"GIT_SSH_COMMAND": "ssh -i ~/.ssh/id_ed25519 -o IdentitiesOnly=yes"}},
 			[]hit{{sensitive, "~/.ssh/id_ed25519"}}},
 

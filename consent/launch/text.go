@@ -135,6 +135,13 @@ var envFileNotSecret = map[string]bool{
 	"schema": true, "js": true, "mjs": true, "cjs": true, "ts": true, "py": true,
 }
 
+// homeRE matches a whole home directory (or the root of the disk), as a server's root
+// directory argument names it.
+var homeRE = regexp.MustCompile(`^(~|\$HOME|\$\{HOME\}|%USERPROFILE%|/|/root|/home/[^/\\]+|/Users/[^/\\]+|[A-Za-z]:\\Users\\[^/\\]+|[A-Za-z]:\\?)[/\\]?$`)
+
+// wholeHomeWhy is why an argument naming a whole home directory is highlighted.
+const wholeHomeWhy = "This gives the server your whole home directory (or disk): your SSH keys, cloud credentials and Airlock's own settings are in it. Airlock asks before any call that names its settings, but a narrower directory, such as the project, is safer."
+
 // sensitivePath returns why the path p is sensitive, or "" when it is not.
 func sensitivePath(p string) (Severity, string) {
 	comps := strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' })
