@@ -5,6 +5,8 @@ package risk
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 )
 
 // Tier is the risk of one tool call. Higher is riskier; tiers compare with < and >.
@@ -89,13 +91,9 @@ type Assessment struct {
 // otherwise, and a recipient 2, or 3 when the name sends. Shell and SQL danger is 3
 // whatever the name. It is safe for concurrent use.
 func Classify(c Call) Assessment {
-	var rs []Reason
-	n := analyzeName(c.Tool)
-	rs = append(rs, n.reasons...)
-	rs = append(rs, descriptionReasons(c.Description, n)...)
-	rs = applyAnnotations(rs, c, &n)
-	rs = append(rs, n.hidden...)
-	rs = append(rs, argumentReasons(c.Args, n)...)
+	t := toolAnalysis(c)
+	rs := append([]Reason(nil), t.reasons...)
+	rs = append(rs, argumentReasons(c.Args, t.name)...)
 	a := Assessment{Reasons: rs}
 	for _, r := range rs {
 		a.Tier = max(a.Tier, r.Tier)
@@ -150,4 +148,64 @@ func applyAnnotations(rs []Reason, c Call, n *nameInfo) []Reason {
 		}
 	}
 	return rs
+}
+
+// toolPart is what Classify finds from the tool alone (name, description, annotations),
+// the same for every call of the tool, so it is worked out once per tool.
+type toolPart struct {
+	reasons []Reason // never modified once cached
+	name    nameInfo
+}
+
+type toolKey struct {
+	tool, description string
+	hints             [4]int8 // ReadOnly, Destructive, Idempotent, OpenWorld: 0 unset, 1 false, 2 true
+	trusted           bool
+}
+
+func hint(b *bool) int8 {
+	switch {
+	case b == nil:
+		return 0
+	case *b:
+		return 2
+	}
+	return 1
+}
+
+var (
+	toolMu    sync.Mutex
+	toolCache = map[toolKey]toolPart{}
+)
+
+// toolCacheMax bounds the cache; past it the cache starts again.
+const toolCacheMax = 4096
+
+func toolAnalysis(c Call) toolPart {
+	k := toolKey{tool: c.Tool, description: c.Description, trusted: c.ServerTrusted}
+	if a := c.Annotations; a != nil {
+		k.hints = [4]int8{hint(a.ReadOnlyHint), hint(a.DestructiveHint), hint(a.IdempotentHint), hint(a.OpenWorldHint)}
+	} else {
+		k.hints = [4]int8{-1, -1, -1, -1} // no annotations at all, unlike all unset
+	}
+	toolMu.Lock()
+	t, ok := toolCache[k]
+	toolMu.Unlock()
+	if ok {
+		return t
+	}
+	var rs []Reason
+	n := analyzeName(c.Tool)
+	rs = append(rs, n.reasons...)
+	rs = append(rs, descriptionReasons(c.Description, n)...)
+	rs = applyAnnotations(rs, c, &n)
+	rs = append(rs, n.hidden...)
+	t = toolPart{reasons: slices.Clip(rs), name: n}
+	toolMu.Lock()
+	if len(toolCache) >= toolCacheMax {
+		clear(toolCache)
+	}
+	toolCache[k] = t
+	toolMu.Unlock()
+	return t
 }
