@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"os/exec"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -18,6 +14,7 @@ import (
 	"github.com/airlock-mcp/airlock/consent/apitype"
 	"github.com/airlock-mcp/airlock/consent/client"
 	"github.com/airlock-mcp/airlock/proxy"
+	"github.com/airlock-mcp/airlock/proxy/browser"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 	"github.com/airlock-mcp/airlock/store"
 )
@@ -118,7 +115,7 @@ func (g *Guard) newElicitor(o URLElicitations) *elicitor {
 		e.mode = URLElicitationAirlock
 	}
 	if e.open == nil {
-		e.open = openBrowser
+		e.open = browser.Open
 	}
 	return e
 }
@@ -631,37 +628,4 @@ func supportsURLElicitation(caps json.RawMessage) bool {
 	}
 	u := jsonrpc.Member(el, "url")
 	return u != nil && !bytes.Equal(u, []byte("null"))
-}
-
-// openBrowser opens rawURL with the system's opener, without a shell. It waits briefly
-// for the opener to fail; one still running after that is taken to have worked.
-func openBrowser(_ context.Context, rawURL string) error {
-	if strings.HasPrefix(rawURL, "-") {
-		return errors.New("open browser: refusing an address that starts with '-'")
-	}
-	var cmd *exec.Cmd
-	switch runtime.GOOS {
-	case "darwin":
-		cmd = exec.Command("open", rawURL)
-	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", rawURL)
-	default:
-		cmd = exec.Command("xdg-open", rawURL)
-	}
-	// Stdin, Stdout and Stderr stay nil (the null device): the proxy's stdio carries MCP.
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("open browser: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("open browser: %s: %w", cmd.Args[0], err)
-		}
-	case <-t.C:
-	}
-	return nil
 }
