@@ -289,7 +289,7 @@ var (
 // so "key" matches "api_key", "apiKey" and "X-Api-Key" but not "keyboard" or
 // "key_id".
 func secretField(name string) bool {
-	words := splitWords(name)
+	words := SplitWords(name)
 	if len(words) == 0 {
 		return false
 	}
@@ -304,8 +304,9 @@ func secretField(name string) bool {
 	return false
 }
 
-// splitWords lower-cases name and splits it into words.
-func splitWords(name string) []string {
+// SplitWords lower-cases name and splits it into words: on anything that is not a letter
+// or digit, and on camelCase boundaries ("getHTTPServer" → get, http, server).
+func SplitWords(name string) []string {
 	var words []string
 	rs := []rune(name)
 	start := -1

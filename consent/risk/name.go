@@ -2,6 +2,7 @@ package risk
 
 import (
 	"fmt"
+	"github.com/airlock-mcp/airlock/store"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -273,40 +274,9 @@ func stems(tok string) []string {
 	return out
 }
 
-// tokenize splits a name on anything that is not a letter or digit and on camelCase
-// boundaries ("getHTTPServer" → get, http, server), and lower-cases the parts.
-func tokenize(s string) []string {
-	var toks []string
-	rs := []rune(s)
-	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			toks = append(toks, strings.ToLower(string(rs[start:end])))
-		}
-		start = -1
-	}
-	for i, r := range rs {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			flush(i)
-			continue
-		}
-		if start < 0 {
-			start = i
-			continue
-		}
-		prev := rs[i-1]
-		switch {
-		case unicode.IsLower(prev) && unicode.IsUpper(r):
-			flush(i)
-			start = i
-		case unicode.IsUpper(prev) && unicode.IsUpper(r) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
-			flush(i)
-			start = i
-		}
-	}
-	flush(len(rs))
-	return toks
-}
+// tokenize splits a name into lower-case words (see store.SplitWords, which the log's
+// redaction uses to read field names the same way).
+func tokenize(s string) []string { return store.SplitWords(s) }
 
 // isHidden reports whether r is invisible or reorders text: format characters
 // (zero-width, bidi controls, tags), controls, variation selectors and fillers.
