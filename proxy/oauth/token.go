@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/airlock-mcp/airlock/store/atomicfile"
 	"io"
 	"mime"
 	"net"
@@ -15,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -147,33 +147,14 @@ func (a *Authorizer) readState() state {
 
 // writeState replaces the state file atomically, mode 0600. Callers hold the lock.
 func (a *Authorizer) writeState(st state) error {
-	dir := filepath.Dir(a.statePath())
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("write oauth state: %w", err)
-	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write oauth state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, a.id+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(a.statePath(), append(b, '\n')); err != nil {
 		return fmt.Errorf("write oauth state: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		tmp.Close()
-		return fmt.Errorf("write oauth state: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write oauth state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write oauth state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), a.statePath()); err != nil {
-		return fmt.Errorf("write oauth state: %w", err)
-	}
+
 	a.mu.Lock()
 	a.st = st
 	a.mu.Unlock()

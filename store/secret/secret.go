@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/airlock-mcp/airlock/store/atomicfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,23 +255,7 @@ func (s *Store) writeIndex(names []string) error {
 	if err != nil {
 		return fmt.Errorf("write secret index: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.dir, indexFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write secret index: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		tmp.Close()
-		return fmt.Errorf("write secret index: %w", err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write secret index: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write secret index: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.indexPath()); err != nil {
+	if err := atomicfile.Write(s.indexPath(), append(data, '\n')); err != nil {
 		return fmt.Errorf("write secret index: %w", err)
 	}
 	return nil
