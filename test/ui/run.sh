@@ -129,8 +129,8 @@ until node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), ()
   if ! kill -0 "$dev_pid" 2>/dev/null; then
     echo "run.sh: wails dev exited; its log:" >&2; cat "$work/wails-dev.log" >&2; exit 1
   fi
-  if ((SECONDS - start > 300)); then
-    echo "run.sh: $APP_URL did not answer within 5 minutes; wails dev log:" >&2; cat "$work/wails-dev.log" >&2; exit 1
+  if ((SECONDS - start > 600)); then
+    echo "run.sh: $APP_URL did not answer within 10 minutes (a cold build of the WebKitGTK bindings is slow); wails dev log:" >&2; cat "$work/wails-dev.log" >&2; exit 1
   fi
   sleep 1
 done
