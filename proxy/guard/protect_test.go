@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -170,3 +171,24 @@ func FuzzProtectionEscapes(f *testing.F) {
 }
 
 func mustJSON(s string) []byte { b, _ := json.Marshal(s); return b }
+
+type endingAsker struct {
+	gtAsker
+	ended []string
+}
+
+func (e *endingAsker) EndSession(_ context.Context, s string) error {
+	e.ended = append(e.ended, s)
+	return nil
+}
+
+// End tells a broker that can be told which session is over, so its grants go.
+func TestGuardEndTellsTheBroker(t *testing.T) {
+	a := &endingAsker{}
+	g := &Guard{Server: "fs", Policy: policy.Default(), Asker: a}
+	g.End()
+	if len(a.ended) != 1 || a.ended[0] != g.Session() || g.Session() == "" {
+		t.Errorf("ended %v, want [%s]", a.ended, g.Session())
+	}
+	(&Guard{Server: "fs", Policy: policy.Default(), Asker: newGtAsker()}).End() // cannot be told: no panic
+}

@@ -106,12 +106,12 @@ func markedParams(schema json.RawMessage) ([]paramHeader, error) {
 		if s.Header != nil && len(path) > 0 {
 			var h string
 			if json.Unmarshal(s.Header, &h) != nil || !isToken(h) {
-				return fmt.Errorf("x-mcp-header %s on %s is not a valid header name", s.Header, strings.Join(path, "."))
+				return fmt.Errorf("x-mcp-header %q on %q is not a valid header name", string(s.Header), strings.Join(path, "."))
 			}
 			var typ string
 			json.Unmarshal(s.Type, &typ)
 			if typ != "string" && typ != "integer" && typ != "boolean" {
-				return fmt.Errorf("x-mcp-header %q is on %s, of type %s, not a string, integer or boolean", h, strings.Join(path, "."), string(s.Type))
+				return fmt.Errorf("x-mcp-header %q is on %q, of type %q, not a string, integer or boolean", h, strings.Join(path, "."), string(s.Type))
 			}
 			if seen[strings.ToLower(h)] {
 				return fmt.Errorf("x-mcp-header %q is used twice", h)
