@@ -92,6 +92,10 @@ type call struct {
 	ch  chan *jsonrpc.Message
 }
 
+// slimAbove is the size above which a forwarded request is kept only in slimmed form
+// (see jsonrpc.Message.Slim) until its answer comes.
+const slimAbove = 64 << 10
+
 type pending struct {
 	req       *jsonrpc.Message
 	cancelled bool
@@ -320,7 +324,7 @@ func (s *Session) Send(dir Direction, m *jsonrpc.Message) {
 			s.write(ToClient, unavailable(m, err))
 			return
 		}
-		table[m.ID.String()] = &pending{req: m}
+		table[m.ID.String()] = &pending{req: m.Slim(slimAbove)}
 		s.mu.Unlock()
 	}
 	s.write(dir, m)

@@ -333,13 +333,23 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 			req.Arguments = g.Redact(call.Arguments)
 		}
 	default:
-		head := string(call.Arguments[:4096])
-		if g.RedactText != nil {
-			head = g.RedactText(head)
-		}
-		req.Arguments, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(call.Arguments), "head": head})
+		req.Arguments = g.truncatedArgs(call.Arguments[:logArgsHead], len(call.Arguments))
 	}
 	return req
+}
+
+// logArgsHead is how much of arguments over logArgsMax the log keeps.
+const logArgsHead = 4096
+
+// truncatedArgs is what the log keeps of arguments too large to record whole: their
+// size and the redacted start.
+func (g *Guard) truncatedArgs(head []byte, size int) json.RawMessage {
+	h := string(head)
+	if g.RedactText != nil {
+		h = g.RedactText(h)
+	}
+	b, _ := json.Marshal(map[string]any{"truncated": true, "bytes": size, "head": h})
+	return b
 }
 
 // pol returns the policy in force.
@@ -433,10 +443,26 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 		return
 	}
 	client := clientName(s, call)
+	// The record waits for its batch holding no reference to the message: a large one is
+	// hashed and its head copied now (SHA-256 runs at GB/s), so sixteen 1 MiB calls in
+	// flight do not keep 16 MiB alive for the batch's sake.
+	light := &proxy.ToolCall{Name: call.Name, Arguments: call.Arguments, Meta: call.Meta}
+	var bigHash string
+	var bigHead []byte
+	bigSize := len(call.Arguments)
+	if bigSize > logArgsMax {
+		bigHash = rawHash(call.Arguments)
+		bigHead = append([]byte(nil), call.Arguments[:logArgsHead]...)
+		light.Arguments = nil
+	}
 	g.pending.Add(1)
 	g.later.add(func() {
 		defer g.pending.Done()
-		req := g.request(s, call, a, false)
+		req := g.request(s, light, a, false)
+		if bigHead != nil {
+			req.ArgsHash = bigHash
+			req.Arguments = g.truncatedArgs(bigHead, bigSize)
+		}
 		req.Client = client
 		ch := store.ChannelPolicy
 		if by != store.DecidedByPolicy {

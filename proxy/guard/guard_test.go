@@ -303,6 +303,47 @@ func TestSafeReadPassesWithoutAsking(t *testing.T) {
 	}
 }
 
+// An automatic allow of a call whose arguments are too large to log whole records their
+// size, the hash of the exact bytes and a redacted start, built without holding the
+// message until the batch is written.
+func TestLargeArgumentsRecordedTruncated(t *testing.T) {
+	h := newHarness(t, policy.Default(), newGtAsker(), noElicitation)
+	defer h.close()
+	h.g.RedactText = (&store.Redactor{}).RedactString
+	h.listTools()
+	token := "ghp_" + strings.Repeat("A", 36)
+	args := `{"path":"a.txt","note":"` + token + `","pad":"` + strings.Repeat("x", 40<<10) + `"}`
+	h.callTool(1, "read_file", args)
+	if got := h.serverGot(); got != "read_file" {
+		t.Fatalf("server got %q", got)
+	}
+	h.response("1")
+	h.g.Flush()
+	h.log.mu.Lock()
+	defer h.log.mu.Unlock()
+	if len(h.log.rows) != 1 {
+		t.Fatalf("logged %d rows, want 1", len(h.log.rows))
+	}
+	d := h.log.rows[0]
+	if want := rawHash(json.RawMessage(args)); d.ArgsHash != want {
+		t.Errorf("ArgsHash = %q, want the hash of the exact bytes %q", d.ArgsHash, want)
+	}
+	var got struct {
+		Truncated bool   `json:"truncated"`
+		Bytes     int    `json:"bytes"`
+		Head      string `json:"head"`
+	}
+	if err := json.Unmarshal([]byte(d.Args), &got); err != nil {
+		t.Fatalf("Args %q: %v", d.Args, err)
+	}
+	if !got.Truncated || got.Bytes != len(args) || !strings.HasPrefix(got.Head, `{"path":"a.txt"`) || len(got.Head) > 2*logArgsHead {
+		t.Errorf("Args = truncated %v, bytes %d (want %d), head %.60q… (%d bytes)", got.Truncated, got.Bytes, len(args), got.Head, len(got.Head))
+	}
+	if strings.Contains(d.Args, token) {
+		t.Error("the logged head holds the token")
+	}
+}
+
 func TestDestructiveAsks(t *testing.T) {
 	for _, tc := range []struct{ tool, args string }{
 		{"delete_file", `{"path":"a.txt"}`},

@@ -2,11 +2,14 @@ package ingress
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 )
@@ -32,8 +35,12 @@ func newStream(key string, general bool) *stream {
 // client are queued for Read; messages the relay writes are routed to the HTTP response
 // they belong to. It implements transport.Conn.
 type conn struct {
-	in     chan *jsonrpc.Message
+	in     chan queued
 	closed chan struct{}
+	// queue bounds the bytes of request bodies read from HTTP but not yet taken by the
+	// relay (see post): when the server is slow to read, further bodies wait unread in
+	// their sockets instead of in memory.
+	queue *semaphore.Weighted
 	once   sync.Once
 
 	// rewrite makes the conn give every client request a fresh id before the relay sees
@@ -51,11 +58,23 @@ type conn struct {
 	lastSeen   atomic.Int64 // unix nanos of the last HTTP activity
 }
 
+// queued is a message from the client waiting for the relay, with the share of the
+// conn's queue budget its body holds.
+type queued struct {
+	m      *jsonrpc.Message
+	weight int64
+}
+
 const maxBacklog = 1024
+
+// queueBudget is how many bytes of request bodies one session may hold while they wait
+// for the relay to take them: four 1 MiB calls, many thousand small ones.
+const queueBudget = 4 << 20
 
 func newConn(rewrite bool) *conn {
 	return &conn{
-		in:       make(chan *jsonrpc.Message, 64),
+		in:       make(chan queued, 64),
+		queue:    semaphore.NewWeighted(queueBudget),
 		closed:   make(chan struct{}),
 		rewrite:  rewrite,
 		pending:  make(map[string]*stream),
@@ -63,14 +82,35 @@ func newConn(rewrite bool) *conn {
 	}
 }
 
-// Read implements transport.Conn.
+// Read implements transport.Conn. Taking a message frees its share of the queue budget.
 func (c *conn) Read() (*jsonrpc.Message, error) {
 	select {
-	case m := <-c.in:
-		return m, nil
+	case q := <-c.in:
+		if q.weight > 0 {
+			c.queue.Release(q.weight)
+		}
+		return q.m, nil
 	case <-c.closed:
 		return nil, io.EOF
 	}
+}
+
+// reserve takes weight bytes of the queue budget for a body about to be read, waiting
+// while the budget is spent. It fails when ctx ends or the conn closes first.
+func (c *conn) reserve(ctx context.Context, weight int64) error {
+	if c.queue.TryAcquire(weight) {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return c.queue.Acquire(ctx, weight)
 }
 
 // Close implements transport.Conn.
@@ -80,8 +120,10 @@ func (c *conn) Close() error {
 }
 
 // submit hands a message from the client to the relay. For a request, s is the stream
-// that will carry its answer. It returns false when the conn is closed.
-func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessage) bool {
+// that will carry its answer. weight is the queue budget the message's body holds
+// (reserve), released when the relay takes it. It returns false when the conn is closed;
+// the caller keeps the weight then.
+func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessage, weight int64) bool {
 	if m.Kind == jsonrpc.KindRequest && s != nil {
 		key := m.ID.String()
 		if c.rewrite {
@@ -106,7 +148,7 @@ func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessa
 		c.mu.Unlock()
 	}
 	select {
-	case c.in <- m:
+	case c.in <- queued{m: m, weight: weight}:
 		return true
 	case <-c.closed:
 		return false

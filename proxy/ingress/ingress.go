@@ -214,7 +214,25 @@ func (s *Server) lookup(r *http.Request, name string) (*session, bool) {
 }
 
 func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backend Backend) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.MaxMessage)+1))
+	// A request to a known session reserves its body's size in the session's queue budget
+	// before the body is read: when the server reads slowly, further bodies wait unread.
+	known, _ := s.lookup(r, name)
+	var weight int64
+	if known != nil {
+		weight = bodyWeight(r, s.MaxMessage)
+		if err := known.conn.reserve(r.Context(), weight); err != nil {
+			if r.Context().Err() == nil {
+				writeJSONRPCError(w, http.StatusNotFound, jsonrpc.ID{}, jsonrpc.CodeServerUnavailable, "session ended")
+			}
+			return
+		}
+		defer func() {
+			if weight > 0 { // not handed to the relay with its message
+				known.conn.queue.Release(weight)
+			}
+		}()
+	}
+	body, err := readBody(r, s.MaxMessage)
 	if err != nil {
 		writeJSONRPCError(w, http.StatusBadRequest, jsonrpc.ID{}, jsonrpc.CodeParseError, "could not read the request body: "+err.Error())
 		return
@@ -283,10 +301,17 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 	}
 	ss.conn.lastSeen.Store(time.Now().UnixNano())
 
+	handed := int64(0)
+	if ss == known {
+		handed = weight
+	}
 	if m.Kind != jsonrpc.KindRequest {
-		if !ss.conn.submit(m, nil, nil) {
+		if !ss.conn.submit(m, nil, nil, handed) {
 			http.Error(w, "session ended", http.StatusNotFound)
 			return
+		}
+		if ss == known {
+			weight = 0 // the relay releases it
 		}
 		w.WriteHeader(http.StatusAccepted)
 		return
@@ -294,9 +319,12 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 	sse := acceptsSSE(r)
 	st := newStream("", sse && !ss.modern)
 	defer close(st.done)
-	if !ss.conn.submit(m, st, meta.ProgressToken) {
+	if !ss.conn.submit(m, st, meta.ProgressToken, handed) {
 		writeJSONRPCError(w, http.StatusNotFound, m.ID, jsonrpc.CodeServerUnavailable, "session ended")
 		return
+	}
+	if ss == known {
+		weight = 0 // the relay releases it
 	}
 	s.answer(w, r, ss, st, sse)
 }
@@ -338,7 +366,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, st 
 				if n, err := jsonrpc.NewNotification("notifications/cancelled", map[string]any{
 					"requestId": json.RawMessage(st.key), "reason": "the HTTP client closed the stream",
 				}); err == nil {
-					ss.conn.submit(n, nil, nil)
+					ss.conn.submit(n, nil, nil, 0)
 				}
 			}
 			return
@@ -352,12 +380,53 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, st 
 	}
 }
 
+// readBody reads a request body of at most max bytes (one more when it is longer, so the
+// caller can tell). With a Content-Length it allocates once, instead of growing a buffer
+// (and leaving garbage twice the size of a large message behind).
+func readBody(r *http.Request, max int) ([]byte, error) {
+	lr := io.LimitReader(r.Body, int64(max)+1)
+	if n := r.ContentLength; n > 0 && n <= int64(max) {
+		buf := make([]byte, n+1) // +1 sees a body longer than announced
+		k, err := io.ReadFull(lr, buf)
+		switch {
+		case err == io.ErrUnexpectedEOF || err == io.EOF:
+			return buf[:k], nil
+		case err != nil:
+			return nil, err
+		}
+		rest, err := io.ReadAll(lr) // longer than announced: keep reading up to the cap
+		return append(buf, rest...), err
+	}
+	return io.ReadAll(lr)
+}
+
+// bodyWeight is the share of a session's queue budget a request body takes: its
+// announced length (a body without one counts as 64 KiB), at most the whole budget.
+func bodyWeight(r *http.Request, max int) int64 {
+	n := r.ContentLength
+	if n <= 0 {
+		n = 64 << 10
+	}
+	return min(n, int64(max)+1, queueBudget)
+}
+
+// eventCopyMax is the largest message writeEvent copies to send its event in one write;
+// a larger one is written in place, in three writes, rather than copied.
+const eventCopyMax = 32 << 10
+
 func writeEvent(w io.Writer, data []byte) {
 	// JSON text from the relay never contains a raw newline, so one data line suffices.
-	buf := make([]byte, 0, len(data)+24)
-	buf = append(buf, "event: message\ndata: "...)
+	const prefix, suffix = "event: message\ndata: ", "\n\n"
+	if len(data) > eventCopyMax {
+		io.WriteString(w, prefix)
+		w.Write(data)
+		io.WriteString(w, suffix)
+		return
+	}
+	buf := make([]byte, 0, len(data)+len(prefix)+len(suffix))
+	buf = append(buf, prefix...)
 	buf = append(buf, data...)
-	buf = append(buf, "\n\n"...)
+	buf = append(buf, suffix...)
 	w.Write(buf)
 }
 

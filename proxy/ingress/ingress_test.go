@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
@@ -267,5 +269,128 @@ func TestLoopbackHost(t *testing.T) {
 		if got := loopbackHost(host); got != want {
 			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("b", 100)
+	for _, tc := range []struct {
+		name    string
+		length  int64 // -1: unknown (chunked)
+		max     int
+		wantLen int
+	}{
+		{"announced", 100, 1000, 100},
+		{"chunked", -1, 1000, 100},
+		{"announced over the cap", 100, 50, 51},
+		{"chunked over the cap", -1, 50, 51},
+		{"exactly the cap", 100, 100, 100},
+	} {
+		r := httptest.NewRequest("POST", "/mcp/x", io.NopCloser(strings.NewReader(body)))
+		r.ContentLength = tc.length
+		got, err := readBody(r, tc.max)
+		if err != nil || len(got) != tc.wantLen || string(got) != body[:tc.wantLen] {
+			t.Errorf("%s: got %d bytes, %v; want %d", tc.name, len(got), err, tc.wantLen)
+		}
+	}
+}
+
+func TestWriteEventSameBytesLargeOrSmall(t *testing.T) {
+	for _, n := range []int{5, eventCopyMax, eventCopyMax + 1, 1 << 20} {
+		data := []byte(`{"x":"` + strings.Repeat("y", n) + `"}`)
+		var b bytes.Buffer
+		writeEvent(&b, data)
+		if want := "event: message\ndata: " + string(data) + "\n\n"; b.String() != want {
+			t.Errorf("%d bytes: the event differs from the expected framing", n)
+		}
+	}
+}
+
+// watchedBody is a request body that reports when it is first read.
+type watchedBody struct {
+	r    io.Reader
+	read chan<- int
+	i    int
+	once sync.Once
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { b.read <- b.i })
+	return b.r.Read(p)
+}
+func (b *watchedBody) Close() error { return nil }
+
+// When the server stops reading, a session holds at most its queue budget of request
+// bodies: later requests wait with their bodies unread, and give up when their client
+// does.
+func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
+	gate := make(chan struct{}) // closed: the stuck server reads again
+	dial := func(ctx context.Context) (transport.Conn, error) {
+		ar, bw := io.Pipe()
+		br, aw := io.Pipe()
+		serverSide := transport.NewStream(br, bw, func() error { br.Close(); return bw.Close() }, 0)
+		go func() {
+			m, err := serverSide.Read() // initialize
+			if err != nil {
+				return
+			}
+			r, _ := jsonrpc.NewResult(m.ID, map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "serverInfo": map[string]any{"name": "stuck", "version": "1"}})
+			serverSide.Write(r)
+			<-gate
+			io.Copy(io.Discard, br)
+		}()
+		return transport.NewStream(ar, aw, func() error { ar.Close(); return aw.Close() }, 0), nil
+	}
+	s := &Server{Backends: map[string]Backend{"stuck": {Dial: dial}}}
+	defer s.Close()
+	defer close(gate)
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "http://127.0.0.1:9/mcp/stuck", strings.NewReader(initBody))
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	s.ServeHTTP(rec, req)
+	sid := rec.Header().Get(headerSessionID)
+	if sid == "" {
+		t.Fatalf("initialize: %d %s", rec.Code, rec.Body)
+	}
+
+	const n, size = 6, 1536 << 10 // 1.5 MiB each: the budget (4 MiB) holds two queued
+	read := make(chan int, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range n {
+		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"%s"}}}`, i+10, strings.Repeat("x", size))
+		req := httptest.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:9/mcp/stuck", nil)
+		req.Body = &watchedBody{r: strings.NewReader(body), read: read, i: i}
+		req.ContentLength = int64(len(body))
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set(headerSessionID, sid)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ServeHTTP(httptest.NewRecorder(), req)
+		}()
+	}
+	// One body goes to the relay (stuck writing it to the server), two wait in the
+	// budget; the other three must stay unread.
+	for range 3 {
+		select {
+		case <-read:
+		case <-time.After(10 * time.Second):
+			t.Fatal("fewer than three bodies were read")
+		}
+	}
+	select {
+	case i := <-read:
+		t.Fatalf("body %d was read beyond the queue budget", i)
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handlers waiting for the budget did not give up with their clients")
 	}
 }

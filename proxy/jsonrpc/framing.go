@@ -191,15 +191,28 @@ func (w *Writer) Write(m *Message) error { return w.write(m.Raw, m.spare) }
 // contain a newline outside strings (encoded JSON never does).
 func (w *Writer) WriteRaw(raw []byte) error { return w.write(raw, false) }
 
+// writeCopyMax is the largest message Writer copies to append its newline.
+const writeCopyMax = 64 << 10
+
+var newline = []byte{'\n'}
+
 func (w *Writer) write(raw []byte, spare bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []byte
-	if spare && cap(raw) > len(raw) {
+	switch {
+	case spare && cap(raw) > len(raw):
 		// Reader left room for the newline in a buffer it owns; use it and skip a copy.
 		out = raw[:len(raw)+1]
 		out[len(raw)] = '\n'
-	} else {
+	case len(raw) > writeCopyMax:
+		// A large message goes out as is, then its newline: two writes (under the lock,
+		// so nothing comes between them) cost less than copying it.
+		if _, err := w.w.Write(raw); err != nil {
+			return err
+		}
+		out = newline
+	default:
 		w.buf = append(append(w.buf[:0], raw...), '\n')
 		out = w.buf
 	}

@@ -246,8 +246,9 @@ func (w *recordingWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriterConcurrent(t *testing.T) {
-	// Many goroutines write messages of varied sizes, some read from a Reader (spare
-	// byte) and some built; every Write call must carry exactly one whole message.
+	// Many goroutines write messages of varied sizes (some above writeCopyMax, which go
+	// out in two writes), some read from a Reader (spare byte) and some built; messages
+	// must never interleave, and a small one must go out in a single Write call.
 	const goroutines, each = 8, 50
 	rw := &recordingWriter{}
 	w := NewWriter(rw)
@@ -255,7 +256,7 @@ func TestWriterConcurrent(t *testing.T) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range each {
-				line := request(fmt.Sprintf(`"g%d-%d"`, g, i), 10+(g*each+i)*97%(150<<10))
+				line := request(fmt.Sprintf(`"g%d-%d"`, g, i), 10+(g*each+i)*397%(150<<10))
 				if i%2 == 0 {
 					m, err := NewReader(strings.NewReader(line+"\n"), 0).Read()
 					if err != nil {
@@ -272,22 +273,33 @@ func TestWriterConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, want := len(rw.writes), goroutines*each; got != want {
-		t.Fatalf("%d Write calls, want %d", got, want)
+	for _, p := range rw.writes {
+		if len(p) <= writeCopyMax && (bytes.Count(p, []byte("\n")) != 1 || p[len(p)-1] != '\n') {
+			t.Fatalf("a small Write call carried %d newlines, want one whole message", bytes.Count(p, []byte("\n")))
+		}
+	}
+	stream := bytes.Join(rw.writes, nil)
+	lines := bytes.Split(bytes.TrimSuffix(stream, []byte("\n")), []byte("\n"))
+	if got, want := len(lines), goroutines*each; got != want {
+		t.Fatalf("%d messages written, want %d", got, want)
 	}
 	seen := map[string]bool{}
-	for _, p := range rw.writes {
-		if bytes.Count(p, []byte("\n")) != 1 || p[len(p)-1] != '\n' {
-			t.Fatalf("a Write call carried %d newlines, want one message", bytes.Count(p, []byte("\n")))
-		}
-		m, err := Parse(p[:len(p)-1])
+	large := 0
+	for _, l := range lines {
+		m, err := Parse(l)
 		if err != nil {
-			t.Fatalf("written message does not parse: %v", err)
+			t.Fatalf("written message does not parse (interleaved?): %v", err)
 		}
 		if seen[m.ID.String()] {
 			t.Fatalf("message %s written twice", m.ID)
 		}
 		seen[m.ID.String()] = true
+		if len(l) > writeCopyMax {
+			large++
+		}
+	}
+	if large == 0 {
+		t.Error("no message above writeCopyMax: the test does not cover the two-write path")
 	}
 }
 

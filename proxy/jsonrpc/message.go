@@ -442,6 +442,45 @@ func Member(obj []byte, key string) json.RawMessage {
 	return out
 }
 
+// SlimMemberMax is the largest params member a slimmed request keeps.
+const SlimMemberMax = 16 << 10
+
+// Slim returns what the relay keeps of a request while its answer is awaited: m itself
+// when Raw is at most limit bytes; otherwise a copy without Raw whose params keep only the
+// members of at most SlimMemberMax bytes (a name, _meta, a cursor: what handlers read
+// when the answer comes), so that sixteen 1 MiB tools/call arguments in flight are not
+// held until their answers arrive.
+func (m *Message) Slim(limit int) *Message {
+	if len(m.Raw) <= limit {
+		return m
+	}
+	out := &Message{Kind: m.Kind, ID: m.ID, Method: m.Method}
+	if len(m.Params) == 0 {
+		return out
+	}
+	s := scanner{b: m.Params}
+	s.ws()
+	if s.i >= len(m.Params) || m.Params[s.i] != '{' {
+		return out
+	}
+	buf := []byte{'{'}
+	s.object(func(k []byte, vstart, vend int) error {
+		if vend-vstart > SlimMemberMax {
+			return nil
+		}
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		key, _ := json.Marshal(string(k))
+		buf = append(buf, key...)
+		buf = append(buf, ':')
+		buf = append(buf, m.Params[vstart:vend]...)
+		return nil
+	})
+	out.Params = append(buf, '}')
+	return out
+}
+
 // Members returns the raw values of several top-level members of the JSON object obj in
 // one pass, in the order of keys (nil for a missing one). obj must already be valid JSON.
 func Members(obj []byte, keys ...string) []json.RawMessage {

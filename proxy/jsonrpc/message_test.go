@@ -495,3 +495,41 @@ func TestMessageString(t *testing.T) {
 		t.Errorf("zero Message String() = %q", got)
 	}
 }
+
+func TestSlim(t *testing.T) {
+	big := strings.Repeat("x", 100<<10)
+	line := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"` + big + `"},"_meta":{"progressToken":"p\"1"},"k\u00e9y":1}}`
+	m, err := Parse([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small := m.Slim(len(line)); small != m {
+		t.Error("a message within the limit was copied")
+	}
+	s := m.Slim(64 << 10)
+	if s == m || s.Raw != nil {
+		t.Fatal("a large message was kept whole")
+	}
+	if s.Kind != KindRequest || s.ID.String() != "7" || s.Method != "tools/call" {
+		t.Errorf("slim lost the envelope: %+v", s)
+	}
+	if got := string(Member(s.Params, "name")); got != `"write_file"` {
+		t.Errorf("name = %s", got)
+	}
+	if got := string(Member(s.Params, "_meta")); got != `{"progressToken":"p\"1"}` {
+		t.Errorf("_meta = %s", got)
+	}
+	if got := string(Member(s.Params, "kéy")); got != "1" {
+		t.Errorf("escaped key = %s (params %s)", got, s.Params)
+	}
+	if Member(s.Params, "arguments") != nil {
+		t.Error("slim kept the large arguments")
+	}
+	if err := validate(s.Params); err != nil {
+		t.Errorf("slim params are not valid JSON: %v: %s", err, s.Params)
+	}
+	n, _ := Parse([]byte(`{"jsonrpc":"2.0","id":1,"method":"x","params":["` + big + `"]}`))
+	if s := n.Slim(1024); s.Params != nil || s.Method != "x" {
+		t.Errorf("array params: %+v", s)
+	}
+}
