@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 )
@@ -136,35 +135,36 @@ const chainTag = "airlock-decision-v1"
 // every field of d except Hash and PrevHash: fixed-width big-endian integers
 // and length-prefixed strings, so no two distinct rows encode alike.
 func rowHash(prev string, d *Decision) string {
-	h := sha256.New()
-	writeStr(h, chainTag)
-	writeStr(h, prev)
-	writeInt(h, d.ID)
-	writeInt(h, d.Time.UnixNano())
-	for _, s := range []string{
+	fields := [...]string{
 		string(d.Kind), d.Server, d.Client, d.Session, d.Tool,
-	} {
-		writeStr(h, s)
-	}
-	writeInt(h, int64(d.Tier))
-	for _, s := range []string{
 		d.Args, d.ArgsHash, string(d.Outcome), string(d.DecidedBy),
 		string(d.Channel), string(d.Scope), d.Reason,
-	} {
-		writeStr(h, s)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	n := len(chainTag) + len(prev) + 8*(len(fields)+5)
+	for _, f := range fields {
+		n += len(f)
+	}
+	// One buffer, one hash: the same bytes the chain has always hashed (each string
+	// preceded by its length, integers big-endian).
+	b := make([]byte, 0, n)
+	b = appendStr(b, chainTag)
+	b = appendStr(b, prev)
+	b = binary.BigEndian.AppendUint64(b, uint64(d.ID))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Time.UnixNano()))
+	for _, f := range fields[:5] {
+		b = appendStr(b, f)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(d.Tier)))
+	for _, f := range fields[5:] {
+		b = appendStr(b, f)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
-func writeInt(h hash.Hash, v int64) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
-}
-
-func writeStr(h hash.Hash, s string) {
-	writeInt(h, int64(len(s)))
-	h.Write([]byte(s))
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(len(s))))
+	return append(b, s...)
 }
 
 // HashArgs returns the sha256 hex of the canonical form of the JSON value

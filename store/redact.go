@@ -194,79 +194,22 @@ func redactAssignments(s string) string {
 // any field whose name looks like a secret (password, token, api_key,
 // private_key, authorization, cookie, credentials, ...; at any depth,
 // case-insensitive) is replaced whole. Booleans, null and empty strings under
-// such names are kept. The result has sorted keys. Input that is not valid
-// JSON is redacted as text and returned as a JSON string.
+// such names are kept. Members keep their order; white space between tokens
+// is dropped. Input that is not valid JSON is redacted as text and returned
+// as a JSON string.
 func (r *Redactor) RedactJSON(raw json.RawMessage) json.RawMessage {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return raw
 	}
 	r.init()
-	v, err := decodeJSON(raw)
-	if err != nil {
-		b, _ := encodeJSON(r.RedactString(string(raw)))
-		return b
+	if out, ok := r.redactJSON(raw, 0); ok {
+		return out
 	}
-	b, err := encodeJSON(r.walk(v, 0))
-	if err != nil { // cannot happen for decoded values
-		b, _ = encodeJSON("[REDACTED:unencodable]")
-	}
-	return b
+	return appendJSONString(nil, r.RedactString(string(raw)))
 }
 
 // maxNest bounds recursion into JSON held inside JSON strings.
 const maxNest = 8
-
-func (r *Redactor) walk(v any, nest int) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, val := range x {
-			rk := r.RedactString(k)
-			if secretField(k) && !harmless(val) {
-				out[rk] = "[REDACTED:secret-field]"
-				continue
-			}
-			out[rk] = r.walk(val, nest)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = r.walk(e, nest)
-		}
-		return out
-	case string:
-		if nest < maxNest {
-			if t := strings.TrimSpace(x); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
-				if inner, err := decodeJSON([]byte(t)); err == nil {
-					if b, err := encodeJSON(r.walk(inner, nest+1)); err == nil {
-						return string(b)
-					}
-				}
-			}
-		}
-		return r.RedactString(x)
-	case json.Number:
-		if r.number[x.String()] {
-			return "[REDACTED:keyring]"
-		}
-		return x
-	default:
-		return x
-	}
-}
-
-// harmless reports whether a value under a secret-looking name cannot hold a
-// secret: null, a boolean or the empty string.
-func harmless(v any) bool {
-	switch x := v.(type) {
-	case nil, bool:
-		return true
-	case string:
-		return x == ""
-	}
-	return false
-}
 
 // secretLastWords are words that make a field secret when they end its name
 // ("private_key", "X-Api-Key", "clientSecret"); secretAnyWords do so anywhere

@@ -89,12 +89,12 @@ func TestRedactJSON(t *testing.T) {
 		{
 			name: "secret fields at any depth",
 			in:   `{"user":"bob","Password":"pw1","nested":{"list":[{"api_key":"k1"},{"KEY":{"a":1}}],"keyboard":"qwerty"}}`,
-			want: `{"Password":"[REDACTED:secret-field]","nested":{"keyboard":"qwerty","list":[{"api_key":"[REDACTED:secret-field]"},{"KEY":"[REDACTED:secret-field]"}]},"user":"bob"}`,
+			want: `{"user":"bob","Password":"[REDACTED:secret-field]","nested":{"list":[{"api_key":"[REDACTED:secret-field]"},{"KEY":"[REDACTED:secret-field]"}],"keyboard":"qwerty"}}`,
 		},
 		{
 			name: "harmless values under secret names kept",
 			in:   `{"token":null,"secret":false,"password":""}`,
-			want: `{"password":"","secret":false,"token":null}`,
+			want: `{"token":null,"secret":false,"password":""}`,
 		},
 		{
 			name: "tokens in arrays",
@@ -104,12 +104,12 @@ func TestRedactJSON(t *testing.T) {
 		{
 			name: "escaped strings",
 			in:   `{"q":"ghp\u005faBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789","k":"correct\u002dhorse-battery"}`,
-			want: `{"k":"[REDACTED:keyring]","q":"[REDACTED:github-token]"}`,
+			want: `{"q":"[REDACTED:github-token]","k":"[REDACTED:keyring]"}`,
 		},
 		{
 			name: "json inside a string",
 			in:   `{"body":"{\"password\":\"hunter2\",\"n\":1}"}`,
-			want: `{"body":"{\"n\":1,\"password\":\"[REDACTED:secret-field]\"}"}`,
+			want: `{"body":"{\"password\":\"[REDACTED:secret-field]\",\"n\":1}"}`,
 		},
 		{
 			name: "secret in key",
@@ -119,7 +119,7 @@ func TestRedactJSON(t *testing.T) {
 		{
 			name: "known numeric value",
 			in:   `{"pin":424242,"n":4242}`,
-			want: `{"n":4242,"pin":"[REDACTED:keyring]"}`,
+			want: `{"pin":"[REDACTED:keyring]","n":4242}`,
 		},
 		{
 			name: "pem in string",

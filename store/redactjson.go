@@ -1,0 +1,393 @@
+package store
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// maxJSONDepth is the deepest nesting redactJSON accepts, as encoding/json does; deeper
+// input is treated as not JSON (and redacted as text).
+const maxJSONDepth = 10000
+
+// jsonRedactor redacts one JSON text in a single pass, writing the result as it reads:
+// every string (and object key) goes through RedactString, a string that itself holds a
+// JSON object or array is redacted structurally, the value of a secret-named field is
+// replaced whole, and a number equal to a keyring value is replaced. Objects keep their
+// members in order; insignificant white space is dropped. It decodes nothing it does not
+// have to: a clean string is copied as it came.
+type jsonRedactor struct {
+	r     *Redactor
+	in    []byte
+	i     int
+	out   []byte
+	depth int
+}
+
+// redactJSON returns the redacted form of the JSON text raw, or ok=false when raw is not
+// a single valid JSON value.
+func (r *Redactor) redactJSON(raw []byte, nest int) (out []byte, ok bool) {
+	j := jsonRedactor{r: r, in: raw, out: make([]byte, 0, len(raw)+16)}
+	j.ws()
+	if !j.value(nest) {
+		return nil, false
+	}
+	j.ws()
+	if j.i != len(j.in) {
+		return nil, false
+	}
+	return j.out, true
+}
+
+func (j *jsonRedactor) ws() {
+	for j.i < len(j.in) {
+		switch j.in[j.i] {
+		case ' ', '\t', '\n', '\r':
+			j.i++
+		default:
+			return
+		}
+	}
+}
+
+func (j *jsonRedactor) value(nest int) bool {
+	if j.i >= len(j.in) {
+		return false
+	}
+	switch c := j.in[j.i]; {
+	case c == '{':
+		return j.object(nest)
+	case c == '[':
+		return j.array(nest)
+	case c == '"':
+		s, raw, ok := j.str()
+		if !ok {
+			return false
+		}
+		j.emitString(s, raw, nest)
+		return true
+	case c == 't':
+		return j.lit("true")
+	case c == 'f':
+		return j.lit("false")
+	case c == 'n':
+		return j.lit("null")
+	case c == '-' || c >= '0' && c <= '9':
+		start := j.i
+		if !j.number() {
+			return false
+		}
+		if n := j.in[start:j.i]; j.r.number[string(n)] {
+			j.out = append(j.out, `"[REDACTED:keyring]"`...)
+		} else {
+			j.out = append(j.out, n...)
+		}
+		return true
+	}
+	return false
+}
+
+func (j *jsonRedactor) lit(w string) bool {
+	if !strings.HasPrefix(string(j.in[j.i:min(len(j.in), j.i+len(w))]), w) {
+		return false
+	}
+	j.i += len(w)
+	j.out = append(j.out, w...)
+	return true
+}
+
+func (j *jsonRedactor) number() bool {
+	in, i := j.in, j.i
+	if i < len(in) && in[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(in) && in[i] == '0':
+		i++
+	case i < len(in) && in[i] >= '1' && in[i] <= '9':
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(in) && in[i] == '.' {
+		i++
+		if i >= len(in) || in[i] < '0' || in[i] > '9' {
+			return false
+		}
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
+		i++
+		if i < len(in) && (in[i] == '+' || in[i] == '-') {
+			i++
+		}
+		if i >= len(in) || in[i] < '0' || in[i] > '9' {
+			return false
+		}
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	}
+	j.i = i
+	return true
+}
+
+// str reads a string token. s is its decoded value; raw is its exact text (quotes
+// included) when that text is already what the redactor would write for s: no escapes,
+// valid UTF-8; otherwise nil.
+func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
+	start := j.i
+	i := j.i + 1
+	escaped, ascii := false, true
+	for {
+		if i >= len(j.in) {
+			return "", nil, false
+		}
+		c := j.in[i]
+		if c == '"' {
+			break
+		}
+		if c < 0x20 {
+			return "", nil, false
+		}
+		if c == '\\' {
+			escaped = true
+			i++ // skip the escaped byte; json.Unmarshal below checks the escape
+		} else if c >= 0x80 {
+			ascii = false
+		}
+		i++
+	}
+	j.i = i + 1
+	tok := j.in[start:j.i]
+	body := tok[1 : len(tok)-1]
+	if !escaped && (ascii || utf8.Valid(body)) {
+		return string(body), tok, true
+	}
+	if err := json.Unmarshal(tok, &s); err != nil {
+		return "", nil, false
+	}
+	return s, nil, true
+}
+
+// emitString writes the redacted form of the string value s (whose clean source text,
+// if any, is raw).
+func (j *jsonRedactor) emitString(s string, raw []byte, nest int) {
+	if nest < maxNest {
+		if t := strings.TrimSpace(s); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
+			if inner, ok := j.r.redactJSON([]byte(t), nest+1); ok {
+				j.out = appendJSONString(j.out, string(inner))
+				return
+			}
+		}
+	}
+	rs := j.r.RedactString(s)
+	if raw != nil && rs == s {
+		j.out = append(j.out, raw...)
+		return
+	}
+	j.out = appendJSONString(j.out, rs)
+}
+
+func (j *jsonRedactor) enter() bool {
+	j.depth++
+	return j.depth <= maxJSONDepth
+}
+
+func (j *jsonRedactor) object(nest int) bool {
+	if !j.enter() {
+		return false
+	}
+	j.i++ // {
+	j.out = append(j.out, '{')
+	j.ws()
+	if j.i < len(j.in) && j.in[j.i] == '}' {
+		j.i++
+		j.out = append(j.out, '}')
+		j.depth--
+		return true
+	}
+	for {
+		j.ws()
+		if j.i >= len(j.in) || j.in[j.i] != '"' {
+			return false
+		}
+		k, raw, ok := j.str()
+		if !ok {
+			return false
+		}
+		if rk := j.r.RedactString(k); raw != nil && rk == k {
+			j.out = append(j.out, raw...)
+		} else {
+			j.out = appendJSONString(j.out, rk)
+		}
+		j.ws()
+		if j.i >= len(j.in) || j.in[j.i] != ':' {
+			return false
+		}
+		j.i++
+		j.out = append(j.out, ':')
+		j.ws()
+		if cachedSecretField(k) && !j.harmlessNext() {
+			// Parse the value (it must be valid) but write the marker instead.
+			mark := len(j.out)
+			if !j.value(nest) {
+				return false
+			}
+			j.out = append(j.out[:mark], `"[REDACTED:secret-field]"`...)
+		} else if !j.value(nest) {
+			return false
+		}
+		j.ws()
+		if j.i >= len(j.in) {
+			return false
+		}
+		switch j.in[j.i] {
+		case ',':
+			j.i++
+			j.out = append(j.out, ',')
+		case '}':
+			j.i++
+			j.out = append(j.out, '}')
+			j.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// harmlessNext reports whether the value about to be read cannot hold a secret: null, a
+// boolean or the empty string.
+func (j *jsonRedactor) harmlessNext() bool {
+	rest := j.in[j.i:]
+	for _, w := range []string{"null", "true", "false", `""`} {
+		if len(rest) >= len(w) && string(rest[:len(w)]) == w {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *jsonRedactor) array(nest int) bool {
+	if !j.enter() {
+		return false
+	}
+	j.i++ // [
+	j.out = append(j.out, '[')
+	j.ws()
+	if j.i < len(j.in) && j.in[j.i] == ']' {
+		j.i++
+		j.out = append(j.out, ']')
+		j.depth--
+		return true
+	}
+	for {
+		j.ws()
+		if !j.value(nest) {
+			return false
+		}
+		j.ws()
+		if j.i >= len(j.in) {
+			return false
+		}
+		switch j.in[j.i] {
+		case ',':
+			j.i++
+			j.out = append(j.out, ',')
+		case ']':
+			j.i++
+			j.out = append(j.out, ']')
+			j.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and control
+// characters escaped (and U+2028, U+2029, which some JavaScript parsers reject), invalid
+// UTF-8 replaced by U+FFFD; everything else as is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// secretFieldCache remembers secretField for the field names seen most: arguments repeat
+// the same few names ("path", "content") call after call.
+var secretFieldCache = struct {
+	sync.RWMutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
+const secretFieldCacheMax = 4096
+
+func cachedSecretField(name string) bool {
+	if len(name) > 64 {
+		return secretField(name)
+	}
+	secretFieldCache.RLock()
+	v, ok := secretFieldCache.m[name]
+	secretFieldCache.RUnlock()
+	if ok {
+		return v
+	}
+	v = secretField(name)
+	secretFieldCache.Lock()
+	if len(secretFieldCache.m) >= secretFieldCacheMax {
+		clear(secretFieldCache.m)
+	}
+	secretFieldCache.m[name] = v
+	secretFieldCache.Unlock()
+	return v
+}
