@@ -209,12 +209,9 @@ func (l *Log) commitBatch(batch []*appendReq) {
 			d.PrevHash = lastHash
 			d.Hash = rowHash(lastHash, d)
 			lastHash = d.Hash
-			if _, err := l.insert.ExecContext(ctx,
-				d.ID, d.Time.UnixNano(), string(d.Kind), d.Server, d.Client, d.Session, d.Tool,
-				d.Tier, d.Args, d.ArgsHash, string(d.Outcome), string(d.DecidedBy),
-				string(d.Channel), string(d.Scope), d.Reason, d.PrevHash, d.Hash); err != nil {
-				return fmt.Errorf("insert decision: %w", err)
-			}
+		}
+		if err := l.insertRows(ctx, live); err != nil {
+			return fmt.Errorf("insert decision: %w", err)
 		}
 		head = anchor{ID: lastID, Hash: lastHash}
 		return nil
@@ -241,6 +238,61 @@ func (l *Log) commitBatch(batch []*appendReq) {
 const insertSQL = `INSERT INTO decisions (id, time_ns, kind, server, client, session, tool,
 	tier, args, args_hash, outcome, decided_by, channel, scope, reason, prev_hash, hash)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertChunks are the row counts of the multi-row INSERT statements a batch is written
+// with, largest first: one statement for many rows costs far less than one per row.
+var insertChunks = []int{32, 8, 1}
+
+// insertRows inserts the rows of reqs, in order, within the writer's transaction.
+func (l *Log) insertRows(ctx context.Context, reqs []*appendReq) error {
+	for len(reqs) > 0 {
+		k := 1
+		for _, c := range insertChunks {
+			if c <= len(reqs) {
+				k = c
+				break
+			}
+		}
+		stmt, err := l.insertStmt(ctx, k)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 17*k)
+		for _, r := range reqs[:k] {
+			d := &r.d
+			args = append(args, d.ID, d.Time.UnixNano(), string(d.Kind), d.Server, d.Client, d.Session, d.Tool,
+				d.Tier, d.Args, d.ArgsHash, string(d.Outcome), string(d.DecidedBy),
+				string(d.Channel), string(d.Scope), d.Reason, d.PrevHash, d.Hash)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		reqs = reqs[k:]
+	}
+	return nil
+}
+
+// insertStmt returns the INSERT of k rows, prepared on the writer's connection once.
+func (l *Log) insertStmt(ctx context.Context, k int) (*sql.Stmt, error) {
+	if k == 1 {
+		return l.insert, nil
+	}
+	if st := l.insertN[k]; st != nil {
+		return st, nil
+	}
+	one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	head, _, _ := strings.Cut(insertSQL, "VALUES")
+	q := head + "VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", k), ", ")
+	st, err := l.wconn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if l.insertN == nil {
+		l.insertN = map[int]*sql.Stmt{}
+	}
+	l.insertN[k] = st
+	return st, nil
+}
 
 // chainTip returns the id and hash the next row links to: the newest row, or
 // the prune checkpoint when every row has been pruned, or (0, "") for a new log.

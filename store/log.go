@@ -31,11 +31,12 @@ type Log struct {
 	reqs   chan *appendReq
 
 	laterFailures atomic.Int64
-	done          chan struct{} // closed when the writer goroutine exits
-	wconn         *sql.Conn     // the writer's dedicated connection
-	insert        *sql.Stmt     // insertSQL prepared on wconn
-	anchor        *os.File      // <db>.head, see writeAnchor
-	wlock         *writeLock    // <db>.lock, see writeLock
+	done          chan struct{}     // closed when the writer goroutine exits
+	wconn         *sql.Conn         // the writer's dedicated connection
+	insert        *sql.Stmt         // insertSQL prepared on wconn
+	insertN       map[int]*sql.Stmt // multi-row inserts, by row count (writer goroutine only)
+	anchor        *os.File          // <db>.head, see writeAnchor
+	wlock         *writeLock        // <db>.lock, see writeLock
 }
 
 // busyTimeoutMS is how long a connection waits for another process's write
@@ -146,6 +147,9 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	<-l.done
 	l.insert.Close()
+	for _, st := range l.insertN {
+		st.Close()
+	}
 	err := l.wconn.Close()
 	if cerr := l.db.Close(); err == nil {
 		err = cerr

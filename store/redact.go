@@ -232,7 +232,7 @@ var (
 // so "key" matches "api_key", "apiKey" and "X-Api-Key" but not "keyboard" or
 // "key_id".
 func secretField(name string) bool {
-	words := SplitWords(name)
+	words := Words(name)
 	if len(words) == 0 {
 		return false
 	}

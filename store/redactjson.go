@@ -233,7 +233,7 @@ func (j *jsonRedactor) object(nest int) bool {
 		j.i++
 		j.out = append(j.out, ':')
 		j.ws()
-		if cachedSecretField(k) && !j.harmlessNext() {
+		if secretField(k) && !j.harmlessNext() {
 			// Parse the value (it must be valid) but write the marker instead.
 			mark := len(j.out)
 			if !j.value(nest) {
@@ -363,31 +363,32 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// secretFieldCache remembers secretField for the field names seen most: arguments repeat
-// the same few names ("path", "content") call after call.
-var secretFieldCache = struct {
+// wordsCache remembers SplitWords for the names seen most: arguments repeat the same few
+// field names ("path", "content") call after call.
+var wordsCache = struct {
 	sync.RWMutex
-	m map[string]bool
-}{m: map[string]bool{}}
+	m map[string][]string
+}{m: map[string][]string{}}
 
-const secretFieldCacheMax = 4096
+const wordsCacheMax = 4096
 
-func cachedSecretField(name string) bool {
+// Words is SplitWords, remembered for short names. The result is shared: do not modify it.
+func Words(name string) []string {
 	if len(name) > 64 {
-		return secretField(name)
+		return SplitWords(name)
 	}
-	secretFieldCache.RLock()
-	v, ok := secretFieldCache.m[name]
-	secretFieldCache.RUnlock()
+	wordsCache.RLock()
+	w, ok := wordsCache.m[name]
+	wordsCache.RUnlock()
 	if ok {
-		return v
+		return w
 	}
-	v = secretField(name)
-	secretFieldCache.Lock()
-	if len(secretFieldCache.m) >= secretFieldCacheMax {
-		clear(secretFieldCache.m)
+	w = SplitWords(name)
+	wordsCache.Lock()
+	if len(wordsCache.m) >= wordsCacheMax {
+		clear(wordsCache.m)
 	}
-	secretFieldCache.m[name] = v
-	secretFieldCache.Unlock()
-	return v
+	wordsCache.m[name] = w
+	wordsCache.Unlock()
+	return w
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/airlock-mcp/airlock/store"
 )
 
 // Limits on the work done per call, whatever the size of the arguments.
@@ -200,7 +202,7 @@ var recipientFields = map[string]bool{"to": true, "cc": true, "bcc": true, "reci
 	"mobile": true}
 
 func fieldHas(field string, set map[string]bool) bool {
-	for _, t := range tokenize(field) {
+	for _, t := range store.Words(field) {
 		if set[t] {
 			return true
 		}
@@ -230,25 +232,63 @@ var (
 var moneyHints = hints(`$ € £ ¥ ₹ ₩ ₿ usd eur gbp jpy chf cad aud cny inr btc eth usdc usdt`)
 
 type pattern struct {
-	hints []string
+	hints hintSet
 	re    *regexp.Regexp
 	what  string
 }
 
-func (p pattern) match(v, low string) bool {
-	return hasHint(p.hints, low) && p.re.MatchString(v)
+func (p pattern) match(t text) bool {
+	return p.hints.in(t) && p.re.MatchString(t.v)
 }
 
-func hasHint(hints []string, low string) bool {
-	for _, h := range hints {
-		if strings.Contains(low, h) {
+// text is a string being checked: as given, lower-cased, and the set of bytes in the
+// lower-cased form (a hint with a byte the text lacks cannot occur in it, which settles
+// most hints for most strings without a search).
+type text struct {
+	v, low string
+	bytes  byteSet
+}
+
+func newText(v, low string) text { return text{v: v, low: low, bytes: setOf(low)} }
+
+// byteSet is a set of byte values.
+type byteSet [4]uint64
+
+func setOf(s string) byteSet {
+	var b byteSet
+	for i := 0; i < len(s); i++ {
+		b[s[i]>>6] |= 1 << (s[i] & 63)
+	}
+	return b
+}
+
+func (b byteSet) hasAll(m byteSet) bool {
+	return b[0]&m[0] == m[0] && b[1]&m[1] == m[1] && b[2]&m[2] == m[2] && b[3]&m[3] == m[3]
+}
+
+// hintSet is a list of lower-case words, each with its byte set.
+type hintSet struct {
+	words []string
+	sets  []byteSet
+}
+
+func hints(s string) hintSet {
+	h := hintSet{words: strings.Fields(s)}
+	for _, w := range h.words {
+		h.sets = append(h.sets, setOf(w))
+	}
+	return h
+}
+
+// in reports whether t's lower-cased form contains one of the words.
+func (h hintSet) in(t text) bool {
+	for i, w := range h.words {
+		if t.bytes.hasAll(h.sets[i]) && strings.Contains(t.low, w) {
 			return true
 		}
 	}
 	return false
 }
-
-func hints(s string) []string { return strings.Fields(s) }
 
 var sensitivePaths = []pattern{
 	{hints(`.ssh`), regexp.MustCompile(`(?i)(^|[^a-z0-9_])\.ssh([/\\]|$)`), "points into ~/.ssh"},
@@ -319,9 +359,10 @@ func (s *scanner) checkString(path, field, v string) {
 		v, _ = stripHidden(v)
 	}
 	low := strings.ToLower(v)
+	tx := newText(v, low)
 
 	for i, p := range sensitivePaths {
-		if s.byKind[pathKinds[i]] == nil && p.match(v, low) {
+		if s.byKind[pathKinds[i]] == nil && p.match(tx) {
 			t := s.writeTier(SensitiveRead)
 			text := fmt.Sprintf("argument %s %s", path, p.what)
 			if t == Destructive {
@@ -331,16 +372,16 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 	}
 	for i, p := range shellPatterns {
-		if s.byKind[shellKinds[i]] == nil && p.match(v, low) {
+		if s.byKind[shellKinds[i]] == nil && p.match(tx) {
 			s.add(shellKinds[i], Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
 		}
 	}
-	if kind, t, what := classifySQL(v, low); t > SafeRead {
+	if kind, t, what := classifySQL(tx); t > SafeRead {
 		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
 	}
 	if field != "" && fieldHas(field, moneyFields) && numRE.MatchString(v) {
 		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s is an amount of money (%s)", path, excerpt(strings.TrimSpace(v))))
-	} else if s.byKind["money"] == nil && hasHint(moneyHints, low) {
+	} else if s.byKind["money"] == nil && moneyHints.in(tx) {
 		if m := moneyRE.FindString(v); m != "" {
 			s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s mentions an amount of money (%s)", path, m))
 		}
