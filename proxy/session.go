@@ -215,6 +215,13 @@ func (s *Session) pump(from transport.Conn, dir Direction) error {
 	}
 }
 
+// Deliver passes m, from the client, through the chain on the caller's goroutine, as the
+// client side's read loop does with what it reads. A transport whose messages arrive on
+// goroutines of its own (one per HTTP request) uses it instead of feeding Read, which
+// saves a hand-off between goroutines per message. Handlers already run concurrently
+// (one read loop per direction) and lock what they share.
+func (s *Session) Deliver(m *jsonrpc.Message) { s.receive(ToServer, m) }
+
 // badMessage answers a message that could not be parsed. A bad message from the client
 // gets a JSON-RPC error; one from the server is reported on stderr, and if it carried the
 // id of a pending request, that request gets an error instead of waiting forever.

@@ -43,7 +43,7 @@ func BenchmarkToolCallPath(b *testing.B) {
 	defer lg.Close()
 	g := &Guard{Server: "echo", Policy: policy.Default(), Log: lg, Redact: lg.Redactor().RedactJSON,
 		RedactText: lg.Redactor().RedactString,
-		Protect: NewProtection(dir, []string{filepath.Join(dir, "policy.toml"), "/usr/local/bin/airlock"}, []string{".mcp.json", ".cursor/mcp.json"})}
+		Protect:    NewProtection(dir, []string{filepath.Join(dir, "policy.toml"), "/usr/local/bin/airlock"}, []string{".mcp.json", ".cursor/mcp.json"})}
 
 	ide := make(chan *jsonrpc.Message, 1)
 	fromServer := make(chan *jsonrpc.Message, 1)

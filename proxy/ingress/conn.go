@@ -32,16 +32,16 @@ func newStream(key string, general bool) *stream {
 }
 
 // conn is the IDE side of a relay session whose IDE speaks HTTP. Messages POSTed by the
-// client are queued for Read; messages the relay writes are routed to the HTTP response
-// they belong to. It implements transport.Conn.
+// client go through the relay's chain on their HTTP handler's goroutine (accept, then
+// proxy.Session.Deliver), so Read only waits for the end; messages the relay writes are
+// routed to the HTTP response they belong to. It implements transport.Conn.
 type conn struct {
-	in     chan queued
 	closed chan struct{}
-	// queue bounds the bytes of request bodies read from HTTP but not yet taken by the
-	// relay (see post): when the server is slow to read, further bodies wait unread in
-	// their sockets instead of in memory.
-	queue *semaphore.Weighted
 	once   sync.Once
+	// queue bounds the bytes of request bodies read from HTTP but not yet delivered to
+	// the relay (see post): when the server is slow to read, further bodies wait unread
+	// in their sockets instead of in memory.
+	queue *semaphore.Weighted
 
 	// rewrite makes the conn give every client request a fresh id before the relay sees
 	// it, and restore the client's id on the way back. Stateless 2026-07-28 requests from
@@ -58,41 +58,27 @@ type conn struct {
 	lastSeen   atomic.Int64 // unix nanos of the last HTTP activity
 }
 
-// queued is a message from the client waiting for the relay, with the share of the
-// conn's queue budget its body holds.
-type queued struct {
-	m      *jsonrpc.Message
-	weight int64
-}
-
 const maxBacklog = 1024
 
 // queueBudget is how many bytes of request bodies one session may hold while they wait
-// for the relay to take them: four 1 MiB calls, many thousand small ones.
+// to be delivered to the relay: four 1 MiB calls, many thousand small ones.
 const queueBudget = 4 << 20
 
 func newConn(rewrite bool) *conn {
 	return &conn{
-		in:       make(chan queued, 64),
-		queue:    semaphore.NewWeighted(queueBudget),
 		closed:   make(chan struct{}),
+		queue:    semaphore.NewWeighted(queueBudget),
 		rewrite:  rewrite,
 		pending:  make(map[string]*stream),
 		progress: make(map[string]*stream),
 	}
 }
 
-// Read implements transport.Conn. Taking a message frees its share of the queue budget.
+// Read implements transport.Conn. Client messages are delivered by their HTTP handlers,
+// so Read only reports the end of the conn.
 func (c *conn) Read() (*jsonrpc.Message, error) {
-	select {
-	case q := <-c.in:
-		if q.weight > 0 {
-			c.queue.Release(q.weight)
-		}
-		return q.m, nil
-	case <-c.closed:
-		return nil, io.EOF
-	}
+	<-c.closed
+	return nil, io.EOF
 }
 
 // reserve takes weight bytes of the queue budget for a body about to be read, waiting
@@ -119,11 +105,16 @@ func (c *conn) Close() error {
 	return nil
 }
 
-// submit hands a message from the client to the relay. For a request, s is the stream
-// that will carry its answer. weight is the queue budget the message's body holds
-// (reserve), released when the relay takes it. It returns false when the conn is closed;
-// the caller keeps the weight then.
-func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessage, weight int64) bool {
+// accept readies a message from the client for the relay. For a request, s is the
+// stream that will carry its answer: it is registered, and under rewrite the request
+// gets a fresh id (the message to deliver is returned). It returns false when the conn
+// is closed.
+func (c *conn) accept(m *jsonrpc.Message, s *stream, progressToken json.RawMessage) (*jsonrpc.Message, bool) {
+	select {
+	case <-c.closed:
+		return nil, false
+	default:
+	}
 	if m.Kind == jsonrpc.KindRequest && s != nil {
 		key := m.ID.String()
 		if c.rewrite {
@@ -131,7 +122,7 @@ func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessa
 			id := jsonrpc.StringID("http/" + strconv.FormatInt(c.nextID.Add(1), 10))
 			nm, err := withID(m, id)
 			if err != nil {
-				return false
+				return nil, false
 			}
 			m, key = nm, id.String()
 		}
@@ -147,12 +138,7 @@ func (c *conn) submit(m *jsonrpc.Message, s *stream, progressToken json.RawMessa
 		}
 		c.mu.Unlock()
 	}
-	select {
-	case c.in <- queued{m: m, weight: weight}:
-		return true
-	case <-c.closed:
-		return false
-	}
+	return m, true
 }
 
 // release forgets a stream whose HTTP handler is returning. It reports whether the

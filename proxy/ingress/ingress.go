@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -215,22 +216,21 @@ func (s *Server) lookup(r *http.Request, name string) (*session, bool) {
 
 func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backend Backend) {
 	// A request to a known session reserves its body's size in the session's queue budget
-	// before the body is read: when the server reads slowly, further bodies wait unread.
+	// before the body is read, until the message has been delivered to the relay: when the
+	// server reads slowly, further bodies wait unread.
 	known, _ := s.lookup(r, name)
-	var weight int64
+	var delivered func() // releases the reservation
 	if known != nil {
-		weight = bodyWeight(r, s.MaxMessage)
+		weight := bodyWeight(r, s.MaxMessage)
 		if err := known.conn.reserve(r.Context(), weight); err != nil {
 			if r.Context().Err() == nil {
 				writeJSONRPCError(w, http.StatusNotFound, jsonrpc.ID{}, jsonrpc.CodeServerUnavailable, "session ended")
 			}
 			return
 		}
-		defer func() {
-			if weight > 0 { // not handed to the relay with its message
-				known.conn.queue.Release(weight)
-			}
-		}()
+		var once sync.Once
+		delivered = func() { once.Do(func() { known.conn.queue.Release(weight) }) }
+		defer delivered()
 	}
 	body, err := readBody(r, s.MaxMessage)
 	if err != nil {
@@ -301,30 +301,27 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 	}
 	ss.conn.lastSeen.Store(time.Now().UnixNano())
 
-	handed := int64(0)
-	if ss == known {
-		handed = weight
-	}
 	if m.Kind != jsonrpc.KindRequest {
-		if !ss.conn.submit(m, nil, nil, handed) {
+		if _, ok := ss.conn.accept(m, nil, nil); !ok {
 			http.Error(w, "session ended", http.StatusNotFound)
 			return
 		}
-		if ss == known {
-			weight = 0 // the relay releases it
-		}
+		ss.relay.Deliver(m)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	sse := acceptsSSE(r)
 	st := newStream("", sse && !ss.modern)
 	defer close(st.done)
-	if !ss.conn.submit(m, st, meta.ProgressToken, handed) {
+	dm, ok := ss.conn.accept(m, st, meta.ProgressToken)
+	if !ok {
 		writeJSONRPCError(w, http.StatusNotFound, m.ID, jsonrpc.CodeServerUnavailable, "session ended")
 		return
 	}
-	if ss == known {
-		weight = 0 // the relay releases it
+	// The chain runs here, on this request's goroutine: no hand-off to another.
+	ss.relay.Deliver(dm)
+	if delivered != nil {
+		delivered()
 	}
 	s.answer(w, r, ss, st, sse)
 }
@@ -337,11 +334,15 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, st 
 		select {
 		case m := <-st.out:
 			final := m.Kind == jsonrpc.KindResponse
-			if !sse {
+			if !started && (final || !sse) {
+				// An answer with nothing before it goes out as plain JSON (the client
+				// accepts both): one write with a length, instead of an event stream and
+				// its end in two. A JSON-only client gets only the answer.
 				if !final {
-					continue // a JSON response carries only the answer
+					continue
 				}
 				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", strconv.Itoa(len(m.Raw)))
 				w.Write(m.Raw)
 				ss.conn.release(st)
 				return
@@ -366,7 +367,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, st 
 				if n, err := jsonrpc.NewNotification("notifications/cancelled", map[string]any{
 					"requestId": json.RawMessage(st.key), "reason": "the HTTP client closed the stream",
 				}); err == nil {
-					ss.conn.submit(n, nil, nil, 0)
+					ss.relay.Deliver(n)
 				}
 			}
 			return

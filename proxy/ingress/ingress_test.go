@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +166,17 @@ func TestStatefulSession(t *testing.T) {
 	r = post(t, hs, h, `{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"x","arguments":{"a":1},"_meta":{"progressToken":"p1"}}}`)
 	if len(r.messages) != 2 || r.messages[0]["method"] != "notifications/progress" || r.messages[1]["id"] != "c1" {
 		t.Fatalf("call stream: %v", r.messages)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Errorf("a call with progress before its answer came as %q, want an event stream", ct)
+	}
+	// An answer with nothing before it comes as one JSON object with its length.
+	r = post(t, hs, h, `{"jsonrpc":"2.0","id":"c2","method":"tools/call","params":{"name":"x","arguments":{"a":2}}}`)
+	if ct := r.header.Get("Content-Type"); ct != "application/json" || len(r.messages) != 1 || r.messages[0]["id"] != "c2" {
+		t.Errorf("plain answer: Content-Type %q, messages %v", ct, r.messages)
+	}
+	if r.header.Get("Content-Length") == "" {
+		t.Error("plain answer without Content-Length")
 	}
 	// A malformed body gets a JSON-RPC parse error, and the session goes on.
 	if r := post(t, hs, h, `{"jsonrpc":`); r.status != http.StatusBadRequest || r.messages[0]["error"] == nil {
@@ -343,7 +355,9 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 	}
 	s := &Server{Backends: map[string]Backend{"stuck": {Dial: dial}}}
 	defer s.Close()
-	defer close(gate)
+	var gateOnce sync.Once
+	openGate := func() { gateOnce.Do(func() { close(gate) }) }
+	defer openGate()
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "http://127.0.0.1:9/mcp/stuck", strings.NewReader(initBody))
@@ -354,10 +368,11 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		t.Fatalf("initialize: %d %s", rec.Code, rec.Body)
 	}
 
-	const n, size = 6, 1536 << 10 // 1.5 MiB each: the budget (4 MiB) holds two queued
+	const n, size = 6, 1536 << 10 // 1.5 MiB each: the budget (4 MiB) holds two
 	read := make(chan int, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	var finished atomic.Int32
 	for i := range n {
 		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"%s"}}}`, i+10, strings.Repeat("x", size))
 		req := httptest.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:9/mcp/stuck", nil)
@@ -369,15 +384,16 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			s.ServeHTTP(httptest.NewRecorder(), req)
+			finished.Add(1)
 		}()
 	}
-	// One body goes to the relay (stuck writing it to the server), two wait in the
-	// budget; the other three must stay unread.
-	for range 3 {
+	// One body is being written to the (stuck) server, one waits to be; the other four
+	// must stay unread.
+	for range 2 {
 		select {
 		case <-read:
 		case <-time.After(10 * time.Second):
-			t.Fatal("fewer than three bodies were read")
+			t.Fatal("fewer than two bodies were read")
 		}
 	}
 	select {
@@ -385,12 +401,22 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		t.Fatalf("body %d was read beyond the queue budget", i)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// The four waiting for the budget give up with their clients; the two being
+	// delivered finish once the server reads again.
 	cancel()
+	deadline := time.Now().Add(10 * time.Second)
+	for finished.Load() < n-2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := finished.Load(); got != n-2 {
+		t.Fatalf("%d handlers returned after their clients went away, want the %d waiting for the budget", got, n-2)
+	}
+	openGate()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("handlers waiting for the budget did not give up with their clients")
+		t.Fatal("the handlers delivering to the server did not finish once it read again")
 	}
 }
