@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"github.com/airlock-mcp/airlock/store/jsontext"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -143,8 +144,9 @@ func (j *jsonRedactor) number() bool {
 func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
 	start := j.i
 	i := j.i + 1
-	escaped, ascii := false, true
+	escaped := false
 	for {
+		i = jsontext.SkipPlain(j.in, i)
 		if i >= len(j.in) {
 			return "", nil, false
 		}
@@ -155,18 +157,14 @@ func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
 		if c < 0x20 {
 			return "", nil, false
 		}
-		if c == '\\' {
-			escaped = true
-			i++ // skip the escaped byte; json.Unmarshal below checks the escape
-		} else if c >= 0x80 {
-			ascii = false
-		}
-		i++
+		// A backslash: skip the escaped byte; json.Unmarshal below checks the escape.
+		escaped = true
+		i += 2
 	}
 	j.i = i + 1
 	tok := j.in[start:j.i]
 	body := tok[1 : len(tok)-1]
-	if !escaped && (ascii || utf8.Valid(body)) {
+	if !escaped && utf8.Valid(body) {
 		return string(body), tok, true
 	}
 	if err := json.Unmarshal(tok, &s); err != nil {

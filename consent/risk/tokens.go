@@ -3,6 +3,7 @@ package risk
 import (
 	"encoding/json"
 	"errors"
+	"github.com/airlock-mcp/airlock/store/jsontext"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -172,6 +173,10 @@ func (t *tokenizer) str() (string, error) {
 	t.i++
 	escaped := false
 	for t.i < len(t.b) {
+		t.i = jsontext.SkipPlain(t.b, t.i)
+		if t.i >= len(t.b) {
+			break
+		}
 		c := t.b[t.i]
 		switch {
 		case c == '"':

@@ -1,8 +1,8 @@
 package jsonrpc
 
 import (
-	"encoding/binary"
 	"fmt"
+	"github.com/airlock-mcp/airlock/store/jsontext"
 )
 
 // maxDepth bounds nesting, as encoding/json does, so a hostile message cannot exhaust
@@ -138,30 +138,13 @@ func (s *scanner) number() error {
 	return nil
 }
 
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// special reports whether any byte of v is '"', '\\' or a control character.
-func special(v uint64) bool {
-	q := v ^ (lsb * '"')
-	bs := v ^ (lsb * '\\')
-	hasZeroQ := (q - lsb) &^ q
-	hasZeroB := (bs - lsb) &^ bs
-	less := (v - lsb*0x20) &^ v
-	return (hasZeroQ|hasZeroB|less)&msb != 0
-}
-
 // str scans a string literal starting at the opening quote. It reports whether the
 // literal contained escapes.
 func (s *scanner) str() (escaped bool, err error) {
 	b := s.b
 	i := s.i + 1
 	for {
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
+		i = jsontext.SkipPlain(b, i)
 		if i >= len(b) {
 			s.i = i
 			return escaped, s.errorf("unterminated string")
