@@ -61,8 +61,8 @@ type conn struct {
 const maxBacklog = 1024
 
 // queueBudget is how many bytes of request bodies one session may hold while they wait
-// to be delivered to the relay: four 1 MiB calls, many thousand small ones.
-const queueBudget = 4 << 20
+// to be delivered to the relay: two 1 MiB calls, thousands of small ones.
+const queueBudget = 2 << 20
 
 func newConn(rewrite bool) *conn {
 	return &conn{

@@ -368,7 +368,7 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		t.Fatalf("initialize: %d %s", rec.Code, rec.Body)
 	}
 
-	const n, size = 6, 1536 << 10 // 1.5 MiB each: the budget (4 MiB) holds two
+	const n, size = 6, 768 << 10 // 768 KiB each: the budget (2 MiB) holds two
 	read := make(chan int, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package jsonrpc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -64,34 +65,49 @@ func (r *Reader) line() ([]byte, error) {
 		copy(out, frag[:n])
 		return trimCR(out), nil
 	}
-	var full []byte
+	// A line longer than the buffer: keep copies of its pieces, then join them once into
+	// a buffer of the exact size (growing one slice instead would copy a 1 MiB message
+	// about four times and leave twice its size as garbage).
+	var pieces [][]byte
+	total := 0
 	for errors.Is(err, bufio.ErrBufferFull) {
-		if len(full)+len(frag) > r.max {
+		if total+len(frag) > r.max {
 			// frag is the part of the line just read; the rest is still unread.
-			return nil, r.tooLarge(append(full, frag...), len(full)+len(frag))
+			head := frag
+			if len(pieces) > 0 {
+				head = pieces[0]
+			}
+			return nil, r.tooLarge(head, total+len(frag))
 		}
-		full = append(full, frag...)
+		pieces = append(pieces, bytes.Clone(frag))
+		total += len(frag)
 		frag, err = r.r.ReadSlice('\n')
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	if errors.Is(err, io.EOF) {
-		if len(full)+len(frag) == 0 {
+		if total+len(frag) == 0 {
 			return nil, io.EOF
 		}
 		// A final message without a newline is still a message.
-		full = append(full, frag...)
-		if len(full) > r.max {
-			return nil, r.tooLargeRead(full, len(full))
-		}
-		return trimCR(full), nil
+	} else {
+		frag = frag[:len(frag)-1]
 	}
-	full = append(full, frag[:len(frag)-1]...)
-	if len(full) > r.max {
-		return nil, r.tooLargeRead(full, len(full))
+	n := total + len(frag)
+	if n > r.max {
+		return nil, r.tooLargeRead(join(pieces, frag, n), n)
 	}
-	return trimCR(full), nil
+	return trimCR(join(pieces, frag, n)), nil
+}
+
+// join copies pieces and then last into one buffer of length n, with one spare byte.
+func join(pieces [][]byte, last []byte, n int) []byte {
+	out := make([]byte, 0, n+1)
+	for _, p := range pieces {
+		out = append(out, p...)
+	}
+	return append(out, last...)
 }
 
 // tooLargeRead reports an oversized line that has been read to its end.
