@@ -106,6 +106,16 @@ func Open(path string) (*Log, error) {
 		wl.close()
 		return nil, fmt.Errorf("open decision log: %w", err)
 	}
+	// The writer only appends: the right edges of the table and its indexes fit in a
+	// small page cache, and the default (2 MB per connection) would only grow a proxy's
+	// memory as the log grows. Readers (search, export) keep the default.
+	if _, err := l.wconn.ExecContext(ctx, "PRAGMA cache_size = -512"); err != nil {
+		l.wconn.Close()
+		db.Close()
+		af.Close()
+		wl.close()
+		return nil, fmt.Errorf("open decision log: %w", err)
+	}
 	l.insert, err = l.wconn.PrepareContext(ctx, insertSQL)
 	if err != nil {
 		l.wconn.Close()
