@@ -41,16 +41,7 @@ func (r *Redactor) redactJSON(raw []byte, nest int) (out []byte, ok bool) {
 	return j.out, true
 }
 
-func (j *jsonRedactor) ws() {
-	for j.i < len(j.in) {
-		switch j.in[j.i] {
-		case ' ', '\t', '\n', '\r':
-			j.i++
-		default:
-			return
-		}
-	}
-}
+func (j *jsonRedactor) ws() { j.i = jsontext.SkipSpace(j.in, j.i) }
 
 func (j *jsonRedactor) value(nest int) bool {
 	if j.i >= len(j.in) {
@@ -99,43 +90,9 @@ func (j *jsonRedactor) lit(w string) bool {
 }
 
 func (j *jsonRedactor) number() bool {
-	in, i := j.in, j.i
-	if i < len(in) && in[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(in) && in[i] == '0':
-		i++
-	case i < len(in) && in[i] >= '1' && in[i] <= '9':
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(in) && in[i] == '.' {
-		i++
-		if i >= len(in) || in[i] < '0' || in[i] > '9' {
-			return false
-		}
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
-		i++
-		if i < len(in) && (in[i] == '+' || in[i] == '-') {
-			i++
-		}
-		if i >= len(in) || in[i] < '0' || in[i] > '9' {
-			return false
-		}
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	}
-	j.i = i
-	return true
+	end, why := jsontext.SkipNumber(j.in, j.i)
+	j.i = end
+	return why == ""
 }
 
 // str reads a string token. s is its decoded value; raw is its exact text (quotes
@@ -241,21 +198,8 @@ func (j *jsonRedactor) object(nest int) bool {
 		} else if !j.value(nest) {
 			return false
 		}
-		j.ws()
-		if j.i >= len(j.in) {
-			return false
-		}
-		switch j.in[j.i] {
-		case ',':
-			j.i++
-			j.out = append(j.out, ',')
-		case '}':
-			j.i++
-			j.out = append(j.out, '}')
-			j.depth--
-			return true
-		default:
-			return false
+		if more, ok := j.next('}'); !more {
+			return ok
 		}
 	}
 }
@@ -290,23 +234,31 @@ func (j *jsonRedactor) array(nest int) bool {
 		if !j.value(nest) {
 			return false
 		}
-		j.ws()
-		if j.i >= len(j.in) {
-			return false
-		}
-		switch j.in[j.i] {
-		case ',':
-			j.i++
-			j.out = append(j.out, ',')
-		case ']':
-			j.i++
-			j.out = append(j.out, ']')
-			j.depth--
-			return true
-		default:
-			return false
+		if more, ok := j.next(']'); !more {
+			return ok
 		}
 	}
+}
+
+// next reads what follows a member or an element: a comma (more follows) or close (the
+// container ends), and writes it.
+func (j *jsonRedactor) next(close byte) (more, ok bool) {
+	j.ws()
+	if j.i >= len(j.in) {
+		return false, false
+	}
+	switch j.in[j.i] {
+	case ',':
+		j.i++
+		j.out = append(j.out, ',')
+		return true, true
+	case close:
+		j.i++
+		j.out = append(j.out, close)
+		j.depth--
+		return false, true
+	}
+	return false, false
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and control

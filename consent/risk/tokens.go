@@ -38,16 +38,7 @@ var errSyntax = errors.New("invalid JSON")
 
 func newTokenizer(b []byte) *tokenizer { return &tokenizer{b: b} }
 
-func (t *tokenizer) ws() {
-	for t.i < len(t.b) {
-		switch t.b[t.i] {
-		case ' ', '\t', '\n', '\r':
-			t.i++
-		default:
-			return
-		}
-	}
-}
+func (t *tokenizer) ws() { t.i = jsontext.SkipSpace(t.b, t.i) }
 
 // Token returns the next token; io.EOF after the complete value.
 func (t *tokenizer) Token() (any, error) {
@@ -204,44 +195,10 @@ func (t *tokenizer) str() (string, error) {
 // number reads a JSON number at t.i.
 func (t *tokenizer) number() (json.Number, error) {
 	start := t.i
-	digits := func() int {
-		n := 0
-		for t.i < len(t.b) && t.b[t.i] >= '0' && t.b[t.i] <= '9' {
-			t.i++
-			n++
-		}
-		return n
-	}
-	if t.b[t.i] == '-' {
-		t.i++
-	}
-	if t.i < len(t.b) && t.b[t.i] == '0' {
-		t.i++
-	} else if digits() == 0 {
+	end, why := jsontext.SkipNumber(t.b, t.i)
+	t.i = end
+	if why != "" {
 		return "", errSyntax
 	}
-	if t.i < len(t.b) && t.b[t.i] == '.' {
-		t.i++
-		if digits() == 0 {
-			return "", errSyntax
-		}
-	}
-	if t.i < len(t.b) && (t.b[t.i] == 'e' || t.b[t.i] == 'E') {
-		t.i++
-		if t.i < len(t.b) && (t.b[t.i] == '+' || t.b[t.i] == '-') {
-			t.i++
-		}
-		if digits() == 0 {
-			return "", errSyntax
-		}
-	}
-	// A number must end at a delimiter, not run into a letter ("1x", "01").
-	if t.i < len(t.b) {
-		switch t.b[t.i] {
-		case ' ', '\t', '\n', '\r', ',', '}', ']':
-		default:
-			return "", errSyntax
-		}
-	}
-	return json.Number(t.b[start:t.i]), nil
+	return json.Number(t.b[start:end]), nil
 }

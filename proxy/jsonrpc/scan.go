@@ -23,16 +23,7 @@ func (s *scanner) errorf(format string, args ...any) error {
 	return fmt.Errorf("at byte %d: %s", s.i, fmt.Sprintf(format, args...))
 }
 
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+func (s *scanner) ws() { s.i = jsontext.SkipSpace(s.b, s.i) }
 
 // validate reports whether b is exactly one JSON value, surrounded by optional space.
 func validate(b []byte) error {
@@ -94,47 +85,11 @@ func (s *scanner) lit(want string) error {
 }
 
 func (s *scanner) number() error {
-	b, i := s.b, s.i
-	if i < len(b) && b[i] == '-' {
-		i++
+	end, why := jsontext.SkipNumber(s.b, s.i)
+	s.i = end
+	if why != "" {
+		return s.errorf("%s", why)
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		s.i = i
-		return s.errorf("invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			s.i = i
-			return s.errorf("invalid number: no digits after the decimal point")
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			s.i = i
-			return s.errorf("invalid number: no digits in the exponent")
-		}
-	}
-	s.i = i
 	return nil
 }
 

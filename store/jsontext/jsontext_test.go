@@ -1,6 +1,9 @@
 package jsontext
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func naive(b []byte, i int) int {
 	for ; i < len(b); i++ {
@@ -23,4 +26,30 @@ func FuzzSkipPlain(f *testing.F) {
 			t.Fatalf("SkipPlain(%q, %d) = %d, want %d", b, i, got, want)
 		}
 	})
+}
+
+// FuzzSkipNumber: a text is one whole number by SkipNumber exactly when encoding/json
+// says it is a valid JSON number.
+func FuzzSkipNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "12", "01", "1.", "1.5", "-", "1e", "1e+5", "1E-07", ".5", "-1.2e3x", "00", "1.e2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		end, why := SkipNumber([]byte(s), 0)
+		whole := why == "" && end == len(s) && len(s) > 0
+		var n json.Number
+		valid := len(s) > 0 && s[0] != ' ' && json.Unmarshal([]byte(s), &n) == nil && string(n) == s
+		if whole != valid {
+			t.Fatalf("SkipNumber(%q) = %d, %q; encoding/json says valid=%v", s, end, why, valid)
+		}
+	})
+}
+
+func TestSkipSpace(t *testing.T) {
+	if got := SkipSpace([]byte(" \t\r\n x "), 0); got != 5 {
+		t.Errorf("SkipSpace = %d, want 5", got)
+	}
+	if got := SkipSpace([]byte("  "), 1); got != 2 {
+		t.Errorf("SkipSpace at the end = %d, want 2", got)
+	}
 }
