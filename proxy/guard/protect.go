@@ -27,6 +27,23 @@ type Protection struct {
 	first    [256]bool
 	filter   [1 << 10]uint64
 	byPrefix map[uint32][]int
+	// When at most four case-folded bytes can start a form (on Unix every form starts
+	// with '/', '.' or a letter of a home-relative path), eight bytes that hold none of
+	// them are skipped at once: starts holds each byte repeated eight times (unused
+	// slots repeat the first), skip reports that it is set up.
+	starts [startMax]uint64
+	skip   bool
+}
+
+// startMax is the most distinct first bytes the eight-at-a-time skip handles.
+const startMax = 4
+
+// mayStart reports whether any byte of the eight in w, case-folded, can start a form.
+func (p *Protection) mayStart(w uint64) bool {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	v := w | 0x2020202020202020
+	x0, x1, x2, x3 := v^p.starts[0], v^p.starts[1], v^p.starts[2], v^p.starts[3]
+	return ((x0-lsb)&^x0|(x1-lsb)&^x1|(x2-lsb)&^x2|(x3-lsb)&^x3)&msb != 0
 }
 
 // NewProtection protects paths (absolute files or directories) under the home directory
@@ -67,6 +84,22 @@ func NewProtection(home string, paths, relNames []string) *Protection {
 	for _, n := range relNames {
 		add(n, n)
 	}
+	var starts []uint64
+	for c := range p.first {
+		if p.first[c] {
+			starts = append(starts, 0x0101010101010101*uint64(c))
+		}
+	}
+	if len(starts) > 0 && len(starts) <= startMax {
+		for i := range p.starts {
+			if i < len(starts) {
+				p.starts[i] = starts[i]
+			} else {
+				p.starts[i] = starts[0]
+			}
+		}
+		p.skip = true
+	}
 	return p
 }
 
@@ -93,6 +126,14 @@ func (p *Protection) In(args json.RawMessage) string {
 // as separators.
 func (p *Protection) scan(s []byte, raw bool) string {
 	for i := 0; i+4 <= len(s); i++ {
+		if p.skip {
+			for i+8 <= len(s) && !p.mayStart(binary.LittleEndian.Uint64(s[i:])) {
+				i += 8
+			}
+			if i+4 > len(s) {
+				break
+			}
+		}
 		if !p.first[s[i]|0x20] {
 			continue
 		}

@@ -127,9 +127,17 @@ func BenchmarkProtectionIn(b *testing.B) {
 		"/home/me/.claude.json", "/home/me/.config/Claude/claude_desktop_config.json", "/home/me/go/bin/airlock",
 		"/home/me/.config/Code/User/mcp.json", "/home/me/.config/Code/User/settings.json",
 		"/home/me/.codeium/windsurf/mcp_config.json"}, []string{".mcp.json", ".cursor/mcp.json", ".vscode/mcp.json"})
-	for _, n := range []int{5, 64 << 10, 1 << 20} {
-		args := json.RawMessage(`{"text":"` + strings.Repeat("abcdefgh/", n/9+1)[:n] + `"}`)
-		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+	for _, tc := range []struct {
+		n    int
+		unit string
+	}{{5, "abcdefgh/"}, {64 << 10, "abcdefgh/"}, {1 << 20, "abcdefgh/"}, {64 << 10, "the quick brown fox jumps over the lazy dog, "}} {
+		n := tc.n
+		args := json.RawMessage(`{"text":"` + strings.Repeat(tc.unit, n/len(tc.unit)+1)[:n] + `"}`)
+		name := fmt.Sprintf("%dB", n)
+		if !strings.Contains(tc.unit, "/") {
+			name += "-prose"
+		}
+		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(args)))
 			for b.Loop() {
 				if p.In(args) != "" {
@@ -191,4 +199,21 @@ func TestGuardEndTellsTheBroker(t *testing.T) {
 		t.Errorf("ended %v, want [%s]", a.ended, g.Session())
 	}
 	(&Guard{Server: "fs", Policy: policy.Default(), Asker: newGtAsker()}).End() // cannot be told: no panic
+}
+
+// The eight-at-a-time skip finds a form wherever it starts: at every offset, next to
+// every byte that can start a form, in upper and lower case.
+func TestProtectionSkipFindsEveryOffset(t *testing.T) {
+	p := NewProtection("/home/me", []string{"/home/me/.cursor/mcp.json", "/home/me/go/bin/airlock"}, []string{".mcp.json"})
+	if !p.skip {
+		t.Fatal("two start bytes ('.', 'g'), but the skip is off")
+	}
+	for _, form := range []string{".cursor/mcp.json", "GO/bin/airlock", ".MCP.json"} {
+		for off := 0; off < 24; off++ {
+			args := `{"p":"` + strings.Repeat("x", off) + " " + form + `"}`
+			if p.In(json.RawMessage(args)) == "" {
+				t.Errorf("%q at offset %d not found", form, off)
+			}
+		}
+	}
 }
