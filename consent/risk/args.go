@@ -87,6 +87,9 @@ type frame struct {
 
 func (s *scanner) walk(data []byte) {
 	dec := newTokenizer(data)
+	// checkString looks at maxStringScan bytes of a string and notes that it is longer:
+	// a few bytes more (a cut at a character boundary may give back up to three) suffice.
+	dec.maxStr = maxStringScan + 4
 	var stack []*frame
 	valuePath := func() (path, field string, depth int) {
 		if len(stack) == 0 {

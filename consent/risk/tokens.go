@@ -15,9 +15,13 @@ import (
 // costs one pass over its bytes instead of several. Anything after the one top-level value
 // other than white space is an error.
 type tokenizer struct {
-	b     []byte
-	i     int
-	stack []byte // '{' or '['
+	b []byte
+	i int
+	// maxStr, when above zero, cuts a string without escapes that is longer than maxStr
+	// bytes to about maxStr (at a character boundary, never below maxStr-3): a caller that
+	// looks only at the start of long strings need not copy them whole.
+	maxStr int
+	stack  []byte // '{' or '['
 	// what the next token may be
 	state tokState
 	done  bool // the top-level value is complete
@@ -172,14 +176,22 @@ func (t *tokenizer) str() (string, error) {
 		switch {
 		case c == '"':
 			t.i++
-			if escaped || !utf8.Valid(t.b[start+1:t.i-1]) {
+			body := t.b[start+1 : t.i-1]
+			if !escaped && t.maxStr > 0 && len(body) > t.maxStr {
+				cut := t.maxStr
+				for cut > t.maxStr-3 && body[cut]&0xC0 == 0x80 {
+					cut-- // not inside a UTF-8 sequence
+				}
+				body = body[:cut]
+			}
+			if escaped || !utf8.Valid(body) {
 				var s string
 				if err := json.Unmarshal(t.b[start:t.i], &s); err != nil {
 					return "", errSyntax
 				}
 				return s, nil
 			}
-			return string(t.b[start+1 : t.i-1]), nil
+			return string(body), nil
 		case c == '\\':
 			escaped = true
 			t.i += 2

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // decoderTokens is the reference: encoding/json's Decoder.Token with UseNumber.
@@ -111,3 +112,44 @@ func byteSize(n int) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// With maxStr set, a long string without escapes comes back as a valid prefix of at least
+// maxStr-3 bytes; a string with escapes, or a short one, comes back whole.
+func TestTokenizerMaxStr(t *testing.T) {
+	const max = 40
+	for _, s := range []string{
+		strings.Repeat("x", 100),
+		strings.Repeat("x", 39) + "é" + strings.Repeat("y", 60),   // é straddles the cut
+		strings.Repeat("x", 38) + "日本語" + strings.Repeat("y", 60), // three-byte runes
+		strings.Repeat("x", 37) + "😀" + strings.Repeat("y", 60),   // a four-byte rune
+		"short",
+	} {
+		raw, _ := json.Marshal(map[string]string{"k": s})
+		tz := newTokenizer(raw)
+		tz.maxStr = max
+		var got string
+		for {
+			tok, err := tz.Token()
+			if err != nil {
+				break
+			}
+			if v, ok := tok.(string); ok && v != "k" {
+				got = v
+			}
+		}
+		if !utf8.ValidString(got) || !strings.HasPrefix(s, got) {
+			t.Errorf("%.20q…: got %q, not a valid prefix", s, got)
+		}
+		if len(s) > max && len(got) < max-3 || len(s) <= max && got != s {
+			t.Errorf("%.20q… (%d bytes): got %d bytes", s, len(s), len(got))
+		}
+	}
+	escaped := `{"k":"` + strings.Repeat(`a\n`, 50) + `"}`
+	tz := newTokenizer([]byte(escaped))
+	tz.maxStr = max
+	tz.Token() // {
+	tz.Token() // k
+	if tok, _ := tz.Token(); len(tok.(string)) != 100 {
+		t.Errorf("a string with escapes was cut: %d bytes", len(tok.(string)))
+	}
+}
