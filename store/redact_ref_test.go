@@ -168,3 +168,16 @@ func sameJSON(a, b any) bool {
 		return reflect.DeepEqual(a, b)
 	}
 }
+
+// Nesting deeper than encoding/json accepts is redacted as text, as the reference does;
+// anything shallower stays structured.
+func TestRedactJSONDepth(t *testing.T) {
+	r := &Redactor{}
+	for _, depth := range []int{100, maxJSONDepth, maxJSONDepth + 1} {
+		in := []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+		got, want := r.RedactJSON(in), r.referenceRedactJSON(in)
+		if !bytes.Equal(got, want) {
+			t.Errorf("depth %d: got %.30s…, reference %.30s…", depth, got, want)
+		}
+	}
+}

@@ -149,23 +149,29 @@ func (j *jsonRedactor) emitString(s string, raw []byte, nest int) {
 	j.out = appendJSONString(j.out, rs)
 }
 
-func (j *jsonRedactor) enter() bool {
+// open starts an object or array (j.in[j.i] is its opening byte) and writes it. empty
+// reports that it closed at once (and was written whole); ok is false past the depth
+// limit.
+func (j *jsonRedactor) open(close byte) (empty, ok bool) {
 	j.depth++
-	return j.depth <= maxJSONDepth
+	if j.depth > maxJSONDepth {
+		return false, false
+	}
+	j.out = append(j.out, j.in[j.i])
+	j.i++
+	j.ws()
+	if j.i < len(j.in) && j.in[j.i] == close {
+		j.i++
+		j.out = append(j.out, close)
+		j.depth--
+		return true, true
+	}
+	return false, true
 }
 
 func (j *jsonRedactor) object(nest int) bool {
-	if !j.enter() {
-		return false
-	}
-	j.i++ // {
-	j.out = append(j.out, '{')
-	j.ws()
-	if j.i < len(j.in) && j.in[j.i] == '}' {
-		j.i++
-		j.out = append(j.out, '}')
-		j.depth--
-		return true
+	if empty, ok := j.open('}'); empty || !ok {
+		return ok
 	}
 	for {
 		j.ws()
@@ -217,17 +223,8 @@ func (j *jsonRedactor) harmlessNext() bool {
 }
 
 func (j *jsonRedactor) array(nest int) bool {
-	if !j.enter() {
-		return false
-	}
-	j.i++ // [
-	j.out = append(j.out, '[')
-	j.ws()
-	if j.i < len(j.in) && j.in[j.i] == ']' {
-		j.i++
-		j.out = append(j.out, ']')
-		j.depth--
-		return true
+	if empty, ok := j.open(']'); empty || !ok {
+		return ok
 	}
 	for {
 		j.ws()
