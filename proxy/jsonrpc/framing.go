@@ -2,7 +2,6 @@ package jsonrpc
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +27,7 @@ func NewReader(r io.Reader, max int) *Reader {
 	}
 	// 256 KiB: a typical large message (a file read, a 64 KiB payload) arrives in one
 	// buffer and is copied once, instead of being assembled from fragments.
-	return &Reader{r: bufio.NewReaderSize(r, 256<<10), max: max}
+	return &Reader{r: bufio.NewReaderSize(r, pieceSize), max: max}
 }
 
 // Read returns the next message. A line that is not a valid message yields a
@@ -79,7 +78,7 @@ func (r *Reader) line() ([]byte, error) {
 			}
 			return nil, r.tooLarge(head, total+len(frag))
 		}
-		pieces = append(pieces, bytes.Clone(frag))
+		pieces = append(pieces, append((*getPiece())[:0], frag...))
 		total += len(frag)
 		frag, err = r.r.ReadSlice('\n')
 	}
@@ -95,10 +94,30 @@ func (r *Reader) line() ([]byte, error) {
 		frag = frag[:len(frag)-1]
 	}
 	n := total + len(frag)
-	if n > r.max {
-		return nil, r.tooLargeRead(join(pieces, frag, n), n)
+	line := join(pieces, frag, n)
+	for _, p := range pieces {
+		putPiece(p)
 	}
-	return trimCR(join(pieces, frag, n)), nil
+	if n > r.max {
+		return nil, r.tooLargeRead(line, n)
+	}
+	return trimCR(line), nil
+}
+
+// pieceSize is the read buffer's size: no fragment of a line is longer.
+const pieceSize = 256 << 10
+
+// pieces holds the buffers long lines are assembled from between joins, so that a 1 MiB
+// message leaves only itself behind, not also its four fragments.
+var pieces = sync.Pool{New: func() any { b := make([]byte, 0, pieceSize); return &b }}
+
+func getPiece() *[]byte { return pieces.Get().(*[]byte) }
+
+func putPiece(p []byte) {
+	if cap(p) == pieceSize {
+		p = p[:0]
+		pieces.Put(&p)
+	}
 }
 
 // join copies pieces and then last into one buffer of length n, with one spare byte.
