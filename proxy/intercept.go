@@ -169,7 +169,7 @@ func ToolCalls(gate Gate) Middleware {
 				next(s, dir, m)
 				return
 			}
-			if err := jsonrpc.CheckDuplicateKeys(m.Params); err != nil {
+			if err := jsonrpc.CheckDuplicateKeysValid(m.Params); err != nil {
 				s.ReplyError(dir, m, jsonrpc.CodeInvalidParams,
 					fmt.Sprintf("airlock refused an ambiguous tools/call: %v; send each key once", err), nil)
 				return

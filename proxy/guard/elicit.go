@@ -176,7 +176,7 @@ func (e *elicitor) middleware(next proxy.Handler) proxy.Handler {
 
 // create handles an elicitation/create request from the server.
 func (e *elicitor) create(s *proxy.Session, dir proxy.Direction, m *jsonrpc.Message, next proxy.Handler) {
-	if err := jsonrpc.CheckDuplicateKeys(m.Params); err != nil {
+	if err := jsonrpc.CheckDuplicateKeysValid(m.Params); err != nil {
 		// The IDE and Airlock could read different modes or URLs.
 		s.ReplyError(dir, m, jsonrpc.CodeInvalidParams,
 			fmt.Sprintf("airlock refused an ambiguous elicitation/create: %v; send each key once", err), nil)

@@ -147,3 +147,23 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDuplicateKeysValid: on valid JSON, the check that skips strings without looking
+// inside them says exactly what the full check says.
+func FuzzDuplicateKeysValid(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"a":2}`, `{"a":"x\"y","b":{"c":"\\","c":3}}`, `[{"k":"\\\"","k":1}]`,
+		`{"a\u0062":1,"ab":2}`, `{"x":"\\\\\\"","y":"é","x":0}`, `"just a string"`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if validate(b) != nil {
+			return
+		}
+		full, fast := CheckDuplicateKeys(b), CheckDuplicateKeysValid(b)
+		if (full == nil) != (fast == nil) || full != nil && full.Error() != fast.Error() {
+			t.Fatalf("%q: full check %v, fast check %v", b, full, fast)
+		}
+	})
+}

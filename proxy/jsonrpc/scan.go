@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/airlock-mcp/airlock/store/jsontext"
 )
@@ -17,6 +18,9 @@ type scanner struct {
 	depth int
 	// dups, when set, makes objects at every depth refuse repeated keys.
 	dups bool
+	// valid, when set, says b is known to be valid JSON: strings are then skipped by
+	// finding their closing quote, without checking what is inside.
+	valid bool
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -47,6 +51,13 @@ func (s *scanner) whole() error {
 // one object anywhere in b. Such input is ambiguous: parsers disagree on which value wins.
 func CheckDuplicateKeys(b []byte) error {
 	s := scanner{b: b, dups: true}
+	return s.whole()
+}
+
+// CheckDuplicateKeysValid is CheckDuplicateKeys for b already known to be valid JSON (a
+// part of a parsed Message): it does not check strings again, only skips them.
+func CheckDuplicateKeysValid(b []byte) error {
+	s := scanner{b: b, dups: true, valid: true}
 	return s.whole()
 }
 
@@ -98,6 +109,27 @@ func (s *scanner) number() error {
 func (s *scanner) str() (escaped bool, err error) {
 	b := s.b
 	i := s.i + 1
+	if s.valid {
+		// The closing quote is the first '"' not escaped by an odd run of backslashes.
+		for {
+			j := bytes.IndexByte(b[i:], '"')
+			if j < 0 {
+				s.i = len(b)
+				return escaped, s.errorf("unterminated string")
+			}
+			k := i + j
+			n := 0
+			for k-1-n > s.i && b[k-1-n] == '\\' {
+				n++
+			}
+			if n%2 == 0 {
+				escaped = bytes.IndexByte(b[s.i+1:k], '\\') >= 0
+				s.i = k + 1
+				return escaped, nil
+			}
+			i = k + 1
+		}
+	}
 	for {
 		i = jsontext.SkipPlain(b, i)
 		if i >= len(b) {
