@@ -96,6 +96,11 @@ type call struct {
 // (see jsonrpc.Message.Slim) until its answer comes.
 const slimAbove = 64 << 10
 
+// keepWhole are the requests kept whole whatever their size, because the handling of
+// their answer reads their params: an elicitation/create's URL and mode (the decision
+// log records what the person answered about).
+var keepWhole = map[string]bool{"elicitation/create": true}
+
 type pending struct {
 	req       *jsonrpc.Message
 	cancelled bool
@@ -331,7 +336,11 @@ func (s *Session) Send(dir Direction, m *jsonrpc.Message) {
 			s.write(ToClient, unavailable(m, err))
 			return
 		}
-		table[m.ID.String()] = &pending{req: m.Slim(slimAbove)}
+		req := m
+		if !keepWhole[m.Method] {
+			req = m.Slim(slimAbove)
+		}
+		table[m.ID.String()] = &pending{req: req}
 		s.mu.Unlock()
 	}
 	s.write(dir, m)

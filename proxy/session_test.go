@@ -704,3 +704,39 @@ func TestDirection(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// While a large request waits for its answer the session keeps it slimmed (its name and
+// small params, not its arguments), except an elicitation/create, whose params the
+// answer's handlers read; either way the answer is matched to it.
+func TestLargeRequestKeptSlimmed(t *testing.T) {
+	seen := make(chan *jsonrpc.Message, 2)
+	watch := func(next Handler) Handler {
+		return func(s *Session, dir Direction, m *jsonrpc.Message) {
+			if m.Kind == jsonrpc.KindResponse && m.Request != nil {
+				seen <- m.Request
+			}
+			next(s, dir, m)
+		}
+	}
+	h := newHarness(t, watch)
+	big := strings.Repeat("x", 100<<10)
+	h.client.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"` + big + `"}}}`)
+	h.server.expect()
+	h.server.send(`{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)
+	h.client.expect()
+	req := <-seen
+	if req.Raw != nil || jsonrpc.Member(req.Params, "arguments") != nil {
+		t.Error("the answered tools/call was kept whole")
+	}
+	if req.Method != "tools/call" || string(jsonrpc.Member(req.Params, "name")) != `"write_file"` {
+		t.Errorf("the slimmed request lost its method or name: %s %s", req.Method, req.Params)
+	}
+	h.server.send(`{"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"mode":"url","url":"https://example.com/?q=` + big + `","message":"m"}}`)
+	h.client.expect()
+	h.client.send(`{"jsonrpc":"2.0","id":"e1","result":{"action":"decline"}}`)
+	h.server.expect()
+	req = <-seen
+	if req.Raw == nil || jsonrpc.Member(req.Params, "url") == nil {
+		t.Error("an elicitation/create was slimmed: its answer's handlers need its URL")
+	}
+}
