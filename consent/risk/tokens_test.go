@@ -140,7 +140,7 @@ func TestTokenizerMaxStr(t *testing.T) {
 		if !utf8.ValidString(got) || !strings.HasPrefix(s, got) {
 			t.Errorf("%.20q…: got %q, not a valid prefix", s, got)
 		}
-		if len(s) > max && len(got) < max-3 || len(s) <= max && got != s {
+		if len(s) > max && (len(got) < max-3 || len(got) > max) || len(s) <= max && got != s {
 			t.Errorf("%.20q… (%d bytes): got %d bytes", s, len(s), len(got))
 		}
 	}
