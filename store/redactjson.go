@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"github.com/airlock-mcp/airlock/store/jsontext"
 	"strings"
 	"sync"
@@ -114,7 +113,7 @@ func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
 		if c < 0x20 {
 			return "", nil, false
 		}
-		// A backslash: skip the escaped byte; json.Unmarshal below checks the escape.
+		// A backslash: skip the escaped byte; Unquote below checks the escape.
 		escaped = true
 		i += 2
 	}
@@ -124,7 +123,7 @@ func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
 	if !escaped && utf8.Valid(body) {
 		return string(body), tok, true
 	}
-	if err := json.Unmarshal(tok, &s); err != nil {
+	if s, ok = jsontext.Unquote(tok); !ok {
 		return "", nil, false
 	}
 	return s, nil, true

@@ -258,9 +258,22 @@ func newText(v, low string) text { return text{v: v, low: low, bytes: setOf(low)
 type byteSet [4]uint64
 
 func setOf(s string) byteSet {
-	var b byteSet
-	for i := 0; i < len(s); i++ {
+	// Four sets filled in turn, merged at the end: each byte's update does not wait for
+	// the previous byte's.
+	var b, c, d, e byteSet
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		w := s[i : i+4]
+		b[w[0]>>6] |= 1 << (w[0] & 63)
+		c[w[1]>>6] |= 1 << (w[1] & 63)
+		d[w[2]>>6] |= 1 << (w[2] & 63)
+		e[w[3]>>6] |= 1 << (w[3] & 63)
+	}
+	for ; i < len(s); i++ {
 		b[s[i]>>6] |= 1 << (s[i] & 63)
+	}
+	for k := range b {
+		b[k] |= c[k] | d[k] | e[k]
 	}
 	return b
 }
@@ -330,14 +343,40 @@ func kinds(prefix string, ps []pattern) []string {
 	return out
 }
 
-// printableASCII reports whether s holds only the bytes 0x20 to 0x7E.
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e {
-			return false
-		}
+// asciiTraits reports whether s is all printable ASCII (0x20 to 0x7e), and if so whether
+// it has an upper-case letter; it looks at eight bytes at a time.
+func asciiTraits(s string) (printable, upper bool) {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	var bad, up uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := load64(s, i)
+		del := v ^ lsb*0x7f
+		// A byte below 0x20, from 0x80, or 0x7f.
+		bad |= (v-lsb*0x20)&^v | v | (del-lsb)&^del
+		// With every byte below 0x80, adding 0x80-c sets a byte's high bit exactly when
+		// the byte is at least c, with no carry into the next byte.
+		up |= (v + lsb*(0x80-'A')) &^ (v + lsb*(0x80-'Z'-1))
 	}
-	return true
+	if bad&msb != 0 {
+		return false, false
+	}
+	upper = up&msb != 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			return false, false
+		}
+		upper = upper || c >= 'A' && c <= 'Z'
+	}
+	return true, upper
+}
+
+// load64 reads the eight bytes of s at i as a little-endian word (one load once compiled).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func (s *scanner) checkString(path, field, v string) {
@@ -352,7 +391,8 @@ func (s *scanner) checkString(path, field, v string) {
 		s.stopped = true
 		return
 	}
-	if !printableASCII(v) { // printable ASCII has no bidi controls and nothing hidden
+	printable, upper := asciiTraits(v)
+	if !printable { // printable ASCII has no bidi controls and nothing hidden
 		for _, r := range v {
 			if isBidi(r) {
 				s.add("bidi", Write, path, fmt.Sprintf("argument %s contains hidden bidi control characters that can disguise its text", path))
@@ -361,7 +401,10 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 		v, _ = stripHidden(v)
 	}
-	low := strings.ToLower(v)
+	low := v
+	if !printable || upper {
+		low = strings.ToLower(v)
+	}
 	tx := newText(v, low)
 
 	for i, p := range sensitivePaths {

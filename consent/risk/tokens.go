@@ -185,8 +185,8 @@ func (t *tokenizer) str() (string, error) {
 				body = body[:cut]
 			}
 			if escaped || !utf8.Valid(body) {
-				var s string
-				if err := json.Unmarshal(t.b[start:t.i], &s); err != nil {
+				s, ok := jsontext.Unquote(t.b[start:t.i])
+				if !ok {
 					return "", errSyntax
 				}
 				return s, nil

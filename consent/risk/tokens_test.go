@@ -153,3 +153,25 @@ func TestTokenizerMaxStr(t *testing.T) {
 		t.Errorf("a string with escapes was cut: %d bytes", len(tok.(string)))
 	}
 }
+
+// FuzzASCIITraits: the eight-at-a-time check says what a byte-by-byte one says.
+func FuzzASCIITraits(f *testing.F) {
+	for _, s := range []string{"", "abc", "Hello, World", "tab\there", "\x7f", "é", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "@[`{ ~!",
+		"0123456789abcdefZ", "0123456789abcdef\x1f", "0123456789abcdef\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		printable, upper := true, false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			printable = printable && c >= 0x20 && c <= 0x7e
+			upper = upper || c >= 'A' && c <= 'Z'
+		}
+		if !printable {
+			upper = false
+		}
+		if p, u := asciiTraits(s); p != printable || u != upper {
+			t.Fatalf("asciiTraits(%q) = %v, %v; want %v, %v", s, p, u, printable, upper)
+		}
+	})
+}

@@ -443,25 +443,24 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 		return
 	}
 	client := clientName(s, call)
-	// The record waits for its batch holding no reference to the message: a large one is
-	// hashed and its head copied now (SHA-256 runs at GB/s), so sixteen 1 MiB calls in
-	// flight do not keep 16 MiB alive for the batch's sake.
+	// The record waits for its batch holding no reference to the message: large arguments
+	// are hashed and their head copied at once, so sixteen 1 MiB calls in flight do not
+	// keep 16 MiB alive for the batch's sake. That runs beside the call, not before it:
+	// the call goes on to the server while its arguments are hashed.
 	light := &proxy.ToolCall{Name: call.Name, Arguments: call.Arguments, Meta: call.Meta}
-	var bigHash string
-	var bigHead []byte
-	bigSize := len(call.Arguments)
-	if bigSize > logArgsMax {
-		bigHash = rawHash(call.Arguments)
-		bigHead = append([]byte(nil), call.Arguments[:logArgsHead]...)
+	var big *bigArgs
+	if len(call.Arguments) > logArgsMax {
+		big = newBigArgs(call.Arguments)
 		light.Arguments = nil
 	}
 	g.pending.Add(1)
 	g.later.add(func() {
 		defer g.pending.Done()
 		req := g.request(s, light, a, false)
-		if bigHead != nil {
-			req.ArgsHash = bigHash
-			req.Arguments = g.truncatedArgs(bigHead, bigSize)
+		if big != nil {
+			<-big.done
+			req.ArgsHash = big.hash
+			req.Arguments = g.truncatedArgs(big.head, big.size)
 		}
 		req.Client = client
 		ch := store.ChannelPolicy
@@ -477,6 +476,25 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 		}
 		g.Log.Append(context.Background(), row)
 	})
+}
+
+// bigArgs is what the log keeps of arguments too large to record whole: their hash, size
+// and head, taken on their own goroutine (done is closed when they are ready).
+type bigArgs struct {
+	hash string
+	head []byte
+	size int
+	done chan struct{}
+}
+
+func newBigArgs(args json.RawMessage) *bigArgs {
+	b := &bigArgs{size: len(args), done: make(chan struct{})}
+	go func() {
+		b.hash = rawHash(args)
+		b.head = append([]byte(nil), args[:logArgsHead]...)
+		close(b.done)
+	}()
+	return b
 }
 
 // recentlyApproved reports whether a person allowed this exact call (tool and arguments)

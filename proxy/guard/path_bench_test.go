@@ -3,7 +3,9 @@ package guard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/airlock-mcp/airlock/consent/policy"
@@ -35,6 +37,14 @@ func (c *chanConn) Close() error                   { return nil }
 // server answers on the goroutine that relays the request, so the figure is the chain's
 // own cost (both directions), not pipe or scheduling time.
 func BenchmarkToolCallPath(b *testing.B) {
+	for _, size := range []int{5, 64 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) { benchToolCallPath(b, size) })
+	}
+}
+
+func benchToolCallPath(b *testing.B, size int) {
+	text := strings.Repeat("x", size)
+	answer := json.RawMessage(`{"content":[{"type":"text","text":"` + text + `"}]}`)
 	dir := b.TempDir()
 	lg, err := store.Open(filepath.Join(dir, "log.db"))
 	if err != nil {
@@ -58,8 +68,12 @@ func BenchmarkToolCallPath(b *testing.B) {
 			r, _ = jsonrpc.NewResult(m.ID, json.RawMessage(`{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"bench-echo","version":"1.0.0"}}`))
 		case "tools/list":
 			r, _ = jsonrpc.NewResult(m.ID, json.RawMessage(`{"tools":[{"name":"echo","description":"Returns its argument.","inputSchema":{"type":"object","properties":{"text":{"type":"string"}}}}]}`))
-		default:
-			r, _ = jsonrpc.NewResult(m.ID, json.RawMessage(`{"content":[{"type":"text","text":"hello"}]}`))
+		default: // parsed from its line, as the proxy's reader does with a server's answer
+			var err error
+			line := append(append(append([]byte(`{"jsonrpc":"2.0","id":`), m.ID.Raw()...), `,"result":`...), answer...)
+			if r, err = jsonrpc.Parse(append(line, '}')); err != nil {
+				panic(err)
+			}
 		}
 		fromServer <- r
 	}
@@ -80,7 +94,8 @@ func BenchmarkToolCallPath(b *testing.B) {
 	}
 	call(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`)
 	call(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
-	line := []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}`)
+	line := []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"` + text + `"}}}`)
+	b.SetBytes(int64(2 * size))
 	b.ReportAllocs()
 	for b.Loop() {
 		m, _ := jsonrpc.Parse(line)

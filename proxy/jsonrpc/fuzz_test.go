@@ -70,6 +70,31 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("accepted message of kind %v", m.Kind)
 		}
+		// Member and Members (which skip strings without checking them, the message being
+		// valid) find what encoding/json finds; a slimmed request keeps the small members.
+		if len(m.Params) > 0 && m.Params[0] == '{' {
+			var params map[string]json.RawMessage
+			if json.Unmarshal(m.Params, &params) == nil && CheckDuplicateKeys(m.Params) == nil {
+				keys := []string{"name", "arguments", "_meta", "a\"b", "é"}
+				got := Members(m.Params, keys...)
+				for i, k := range keys {
+					if !bytes.Equal(got[i], params[k]) || !bytes.Equal(Member(m.Params, k), params[k]) {
+						t.Fatalf("member %q of %s: Members %q, Member %q, encoding/json %q", k, m.Params, got[i], Member(m.Params, k), params[k])
+					}
+				}
+				if m.Kind == KindRequest {
+					var slim map[string]json.RawMessage
+					if err := json.Unmarshal(m.Slim(0).Params, &slim); err != nil {
+						t.Fatalf("slimmed params %q: %v", m.Slim(0).Params, err)
+					}
+					for k, v := range params {
+						if len(v) <= SlimMemberMax && !bytes.Equal(slim[k], v) {
+							t.Fatalf("slimmed params lost member %q", k)
+						}
+					}
+				}
+			}
+		}
 		// Re-marshalling keeps the id.
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

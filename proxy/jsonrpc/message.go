@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/airlock-mcp/airlock/store/jsontext"
 )
 
 // Kind says what a message is.
@@ -313,11 +315,7 @@ func decodeString(b []byte) (string, bool) {
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner), true
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	return jsontext.Unquote(b)
 }
 
 // String describes the message for logs, without its contents.
@@ -428,7 +426,7 @@ func IsReserved(id ID) bool {
 // nil when obj is not an object or has no such member. obj must already be valid JSON.
 func Member(obj []byte, key string) json.RawMessage {
 	var out json.RawMessage
-	s := scanner{b: obj}
+	s := scanner{b: obj, valid: true}
 	s.ws()
 	if s.i >= len(obj) || obj[s.i] != '{' {
 		return nil
@@ -458,7 +456,7 @@ func (m *Message) Slim(limit int) *Message {
 	if len(m.Params) == 0 {
 		return out
 	}
-	s := scanner{b: m.Params}
+	s := scanner{b: m.Params, valid: true}
 	s.ws()
 	if s.i >= len(m.Params) || m.Params[s.i] != '{' {
 		return out
@@ -485,7 +483,7 @@ func (m *Message) Slim(limit int) *Message {
 // one pass, in the order of keys (nil for a missing one). obj must already be valid JSON.
 func Members(obj []byte, keys ...string) []json.RawMessage {
 	out := make([]json.RawMessage, len(keys))
-	s := scanner{b: obj}
+	s := scanner{b: obj, valid: true}
 	s.ws()
 	if s.i >= len(obj) || obj[s.i] != '{' {
 		return out

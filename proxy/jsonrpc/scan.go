@@ -105,7 +105,7 @@ func (s *scanner) number() error {
 }
 
 // str scans a string literal starting at the opening quote. It reports whether the
-// literal contained escapes.
+// literal contained escapes; in valid mode it does not look and reports false.
 func (s *scanner) str() (escaped bool, err error) {
 	b := s.b
 	i := s.i + 1
@@ -123,9 +123,8 @@ func (s *scanner) str() (escaped bool, err error) {
 				n++
 			}
 			if n%2 == 0 {
-				escaped = bytes.IndexByte(b[s.i+1:k], '\\') >= 0
 				s.i = k + 1
-				return escaped, nil
+				return false, nil // escaped is not known: the caller looks if it needs to
 			}
 			i = k + 1
 		}
@@ -236,6 +235,9 @@ func (s *scanner) object(member func(key []byte, vstart, vend int) error) error 
 			return err
 		}
 		rawKey := s.b[kstart:s.i]
+		if s.valid {
+			escaped = bytes.IndexByte(rawKey, '\\') >= 0
+		}
 		var key []byte
 		if member != nil || s.dups {
 			if escaped {

@@ -1,28 +1,42 @@
 // Package jsontext holds the byte-level helpers Airlock's JSON scanners share.
 package jsontext
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
 
-// special reports whether any byte of v is '"', '\\' or a control character.
-func special(v uint64) bool {
+// special reports whether any byte of v is '"', '\\' or a control character, as a mask
+// with the high bit of each such byte set (and maybe of bytes after one: only zero and
+// non-zero are meaningful).
+func special(v uint64) uint64 {
 	q := v ^ (lsb * '"')
 	bs := v ^ (lsb * '\\')
 	hasZeroQ := (q - lsb) &^ q
 	hasZeroB := (bs - lsb) &^ bs
 	less := (v - lsb*0x20) &^ v
-	return (hasZeroQ|hasZeroB|less)&msb != 0
+	return (hasZeroQ | hasZeroB | less) & msb
 }
 
 // SkipPlain returns the index of the first byte at or after i that can end or escape a
 // JSON string or is not allowed in one ('"', '\\', a control character), or len(b). It
-// looks at eight bytes at a time.
+// looks at 32 bytes at a time, then eight.
 func SkipPlain(b []byte, i int) int {
-	for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+	for i >= 0 && i+32 <= len(b) {
+		w := b[i : i+32 : i+32]
+		if special(binary.LittleEndian.Uint64(w[0:]))|special(binary.LittleEndian.Uint64(w[8:]))|
+			special(binary.LittleEndian.Uint64(w[16:]))|special(binary.LittleEndian.Uint64(w[24:])) != 0 {
+			break
+		}
+		i += 32
+	}
+	for i+8 <= len(b) && special(binary.LittleEndian.Uint64(b[i:])) == 0 {
 		i += 8
 	}
 	for i < len(b) {
@@ -86,4 +100,115 @@ func digits(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// Unquote decodes the JSON string token tok (its quotes included) exactly as
+// encoding/json decodes one into a Go string: escapes are decoded, a lone or broken
+// UTF-16 surrogate and each byte of invalid UTF-8 become U+FFFD. ok is false when tok is
+// not one valid JSON string. It copies runs of plain bytes whole, so it runs at memory
+// speed where encoding/json's Unmarshal checks and decodes a byte at a time.
+func Unquote(tok []byte) (s string, ok bool) {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return "", false
+	}
+	in := tok[1 : len(tok)-1]
+	i := SkipPlain(in, 0)
+	if i == len(in) && utf8.Valid(in) {
+		return string(in), true
+	}
+	out := make([]byte, 0, len(in))
+	start := 0
+	for {
+		out = appendValid(out, in[start:i])
+		if i == len(in) {
+			return string(out), true
+		}
+		if in[i] != '\\' || i+1 == len(in) { // a raw '"' or control character, or a lone '\'
+			return "", false
+		}
+		switch c := in[i+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(in[i+2:])
+			if r < 0 {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2 := u4(in[i:]); r2 >= 0 {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						out = utf8.AppendRune(out, d)
+						i += 6
+						start = i
+						i = SkipPlain(in, i)
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+			start = i
+			i = SkipPlain(in, i)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+		start = i
+		i = SkipPlain(in, i)
+	}
+}
+
+// appendValid appends b to out with each byte of invalid UTF-8 replaced by U+FFFD.
+func appendValid(out, b []byte) []byte {
+	if utf8.Valid(b) {
+		return append(out, b...)
+	}
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		out = utf8.AppendRune(out, r)
+		b = b[n:]
+	}
+	return out
+}
+
+// u4 reads a \uXXXX escape at the start of b, or returns -1.
+func u4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	return hex4(b[2:])
+}
+
+// hex4 reads four hexadecimal digits at the start of b, or returns -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }

@@ -15,7 +15,9 @@ func naive(b []byte, i int) int {
 }
 
 func FuzzSkipPlain(f *testing.F) {
-	for _, s := range []string{"", "abc", `abcdefgh"`, "abcdefghijklmnop\\q", "\x00", "é\x1fx", "0123456789abcdef0123456789\"", "\x7f\x80\xff\"\x20"} {
+	long := "0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, s := range []string{"", "abc", `abcdefgh"`, "abcdefghijklmnop\\q", "\x00", "é\x1fx", "0123456789abcdef0123456789\"", "\x7f\x80\xff\"\x20",
+		long + long, long + "\"" + long, long[:33] + "\\", long[:31] + "\x1f" + long, long + long[:7] + "\x00"} {
 		f.Add([]byte(s), 0)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, i int) {
@@ -52,4 +54,22 @@ func TestSkipSpace(t *testing.T) {
 	if got := SkipSpace([]byte("  "), 1); got != 2 {
 		t.Errorf("SkipSpace at the end = %d, want 2", got)
 	}
+}
+
+// FuzzUnquote: Unquote accepts exactly the string tokens encoding/json accepts and
+// decodes them to the same Go string.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`""`, `"abc"`, `"a\"b"`, `"\u00e9\n\t\/"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`,
+		`"\ude00\ud83d"`, `"\ud83d\u0041"`, "\"\xff\xfe\"", "\"\xe2\x82\\n\"", `"\'"`, `"\x"`, `"\u12"`, `"\u12g4"`,
+		"\"\x1f\"", `"a"b"`, `"\"`, `"`, `"\u0000"`, "\"\xed\xa0\x80\"", `"\uD800\uDC00"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, tok []byte) {
+		got, ok := Unquote(tok)
+		var want string
+		wantOK := len(tok) >= 2 && tok[0] == '"' && tok[len(tok)-1] == '"' && json.Unmarshal(tok, &want) == nil
+		if ok != wantOK || got != want {
+			t.Fatalf("Unquote(%q) = %q, %v; encoding/json gives %q, %v", tok, got, ok, want, wantOK)
+		}
+	})
 }
