@@ -77,6 +77,7 @@ var (
 	flagAirlock = flag.String("airlock", "bench/.bin/airlock", "airlock binary")
 	flagEcho    = flag.String("echo", "bench/.bin/echoserver", "echo server binary")
 	flagRelay   = flag.String("relay", "bench/.bin/relay", "bare relay binary")
+	flagHTTP    = flag.String("httprelay", "bench/.bin/httprelay", "bare HTTP relay binary (the floor for HTTP bridges)")
 	flagNPM     = flag.String("npm", "bench/.npm/node_modules", "node_modules holding supergateway and mcp-proxy")
 	flagOut     = flag.String("out", "bench/results.md", "markdown results file")
 	flagLogs    = flag.String("logs", "bench/.bin/logs", "directory for the processes' stderr")
@@ -90,7 +91,7 @@ var airlockHome string
 func main() {
 	flag.Parse()
 	abs := func(p *string) { a, _ := filepath.Abs(*p); *p = a }
-	for _, p := range []*string{flagAirlock, flagEcho, flagRelay, flagNPM, flagOut, flagLogs} {
+	for _, p := range []*string{flagAirlock, flagEcho, flagRelay, flagHTTP, flagNPM, flagOut, flagLogs} {
 		abs(p)
 	}
 	if *flagQuick {
@@ -142,6 +143,8 @@ func main() {
 		{name: "airlock wrap", kind: kindStdio, argv: []string{*flagAirlock, "wrap", "--name", "echo", "--", echo}, startN: 21, rssOf: "airlock"},
 		{name: "airlock serve", kind: kindHTTP, argv: []string{*flagAirlock, "serve", "--addr", "127.0.0.1:%d", "--no-token"},
 			url: "http://127.0.0.1:%d/mcp/echo", startN: 7, rssOf: "airlock"},
+		{name: "http floor", kind: kindHTTP, argv: []string{*flagHTTP, "127.0.0.1:%d", echo},
+			url: "http://127.0.0.1:%d/mcp", startN: 7, rssOf: "relay"},
 		{name: "supergateway", kind: kindHTTP, argv: []string{"node", sg, "--stdio", echo, "--outputTransport", "streamableHttp",
 			"--stateful", "--port", "%d", "--logLevel", "none"}, url: "http://127.0.0.1:%d/mcp", startN: 2, rssOf: "node", peer: true},
 		{name: "mcp-proxy", kind: kindHTTP, argv: []string{"node", mp, "--host", "127.0.0.1", "--port", "%d", "--server", "stream", "--", echo},

@@ -186,6 +186,30 @@ func render(modes []mode, results []result, stats map[string]*modeStats, took ti
 	}
 	b.WriteString(table([]string{"verdict", "target", "measured"}, rows))
 	fmt.Fprintf(&b, "\nadded p50 = p50(mode, size) − p50(direct, size), both sequential; serve passes against a peer when 3 × added(serve) ≤ added(peer).\n")
+
+	// What any bridge must add: the HTTP floor (bench/httprelay) does nothing but relay.
+	rows = nil
+	for _, sz := range sizes {
+		s, f, d := get("airlock serve", sz.name), get("http floor", sz.name), get("direct", sz.name)
+		if s == nil || f == nil || d == nil {
+			continue
+		}
+		fa, sa := f.p50-d.p50, s.p50-d.p50
+		peers := ""
+		for _, peer := range []string{"supergateway", "mcp-proxy"} {
+			if p := get(peer, sz.name); p != nil {
+				peers += fmt.Sprintf(", %s %s", peer, ms(p.p50-d.p50))
+			}
+		}
+		rows = append(rows, []string{sz.name, ms(fa), ms(sa), ms(sa - fa), strings.TrimPrefix(peers, ", ")})
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(&b, "\n## Against the HTTP floor\n\n")
+		fmt.Fprintf(&b, "The HTTP floor (`bench/httprelay`) relays each POST to the server's stdin and the matching line back, checking\n")
+		fmt.Fprintf(&b, "nothing: the least any stdio-to-HTTP bridge adds on this machine. Where 3 × the floor's added p50 is more than a\n")
+		fmt.Fprintf(&b, "peer's, no bridge can be three times better than that peer; what Airlock controls is its cost over the floor.\n\n")
+		b.WriteString(table([]string{"size", "floor added p50 ms", "serve added p50 ms", "serve − floor ms", "peers' added p50 ms"}, rows))
+	}
 	return b.String()
 }
 

@@ -24,6 +24,7 @@ build() { # the lead edits Airlock concurrently: retry once if the tree is mid-e
   fi
   go build -o "$BIN/echoserver" ./bench/echoserver
   go build -o "$BIN/relay" ./bench/relay
+  go build -o "$BIN/httprelay" ./bench/httprelay
   go build -o "$BIN/bench" ./bench
 }
 echo "== build" >&2
@@ -47,5 +48,5 @@ if [[ -n "${BENCH_PROFILE:-}" ]]; then
 fi
 
 echo "== run" >&2
-timeout 900 "$BIN/bench" -airlock "$airlock" -echo "$BIN/echoserver" -relay "$BIN/relay" \
+timeout 900 "$BIN/bench" -airlock "$airlock" -echo "$BIN/echoserver" -relay "$BIN/relay" -httprelay "$BIN/httprelay" \
   -npm "$NPM/node_modules" -out bench/results.md -logs "$BIN/logs" "$@"
