@@ -95,6 +95,26 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		// WithID changes the id and nothing else.
+		if m.Kind != KindNotification {
+			nm, err := m.WithID(StringID("swapped/1"))
+			if err != nil {
+				t.Fatalf("WithID(%q): %v", m.Raw, err)
+			}
+			var swapped map[string]json.RawMessage
+			json.Unmarshal(nm.Raw, &swapped)
+			if nm.ID.String() != `"swapped/1"` || nm.Kind != m.Kind || nm.Method != m.Method || len(swapped) != len(members) {
+				t.Fatalf("WithID(%q) = %q", m.Raw, nm.Raw)
+			}
+			for k, v := range members {
+				if k != "id" && !bytes.Equal(swapped[k], v) {
+					t.Fatalf("WithID(%q) changed member %q: %q", m.Raw, k, nm.Raw)
+				}
+			}
+			if back, err := nm.WithID(m.ID); err != nil || !bytes.Equal(back.Raw, m.Raw) {
+				t.Fatalf("WithID there and back: %q, want %q (%v)", back.Raw, m.Raw, err)
+			}
+		}
 		// Re-marshalling keeps the id.
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

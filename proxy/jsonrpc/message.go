@@ -440,6 +440,37 @@ func Member(obj []byte, key string) json.RawMessage {
 	return out
 }
 
+// WithID returns a copy of m whose id is id, every other byte of the message as it was
+// (members keep their order and spelling): the id's value is replaced in place.
+func (m *Message) WithID(id ID) (*Message, error) {
+	if id.IsZero() {
+		return nil, errors.New("jsonrpc: empty id")
+	}
+	start, end := -1, -1
+	s := scanner{b: m.Raw, valid: true}
+	s.ws()
+	err := s.object(func(k []byte, vstart, vend int) error {
+		if string(k) == "id" {
+			start, end = vstart, vend
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if start < 0 {
+		return nil, errors.New("jsonrpc: the message has no id")
+	}
+	raw := make([]byte, 0, len(m.Raw)-(end-start)+len(id.raw)+1)
+	raw = append(append(append(raw, m.Raw[:start]...), id.raw...), m.Raw[end:]...)
+	nm, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	nm.Request = m.Request
+	return nm, nil
+}
+
 // SlimMemberMax is the largest params member a slimmed request keeps.
 const SlimMemberMax = 16 << 10
 
