@@ -181,6 +181,10 @@ func render(modes []mode, results []result, stats map[string]*modeStats, took ti
 				continue
 			}
 			sa, pa := s.p50-d.p50, p.p50-d.p50
+			if sa <= 0 { // serve came out faster than direct: within the run's noise
+				add(target, fmt.Sprintf("serve adds nothing measurable (%s) vs %s ms", ms(sa), ms(pa)), true, true)
+				continue
+			}
 			add(target, fmt.Sprintf("3 × %s = %s vs %s ms (peer/serve = %.1f×)", ms(sa), ms(3*sa), ms(pa), float64(pa)/float64(sa)), 3*sa <= pa, true)
 		}
 	}
