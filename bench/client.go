@@ -266,9 +266,11 @@ func newHTTPClient(url, token string) *httpClient {
 	tr := &http.Transport{
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+		// Below Node's 5 s keep-alive timeout: a connection the bridges are about to close
+		// is never reused (a POST on it would fail with "connection reset by peer").
+		IdleConnTimeout:    4 * time.Second,
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
 	}
 	return &httpClient{url: url, token: token, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 }
