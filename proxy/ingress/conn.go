@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -24,6 +25,9 @@ type stream struct {
 	orig jsonrpc.ID
 	// general reports whether messages unrelated to a specific request may go here.
 	general bool
+	// cancelAfter is a client's cancellation of this stream's request that arrived before
+	// the request itself: the handler delivers it again right after the request.
+	cancelAfter *jsonrpc.Message
 }
 
 func newStream(key string, general bool) *stream {
@@ -55,7 +59,22 @@ type conn struct {
 	standalone *stream
 	backlog    []*jsonrpc.Message
 	lastSeen   atomic.Int64 // unix nanos of the last HTTP activity
+	// early holds, for a while, cancellations of requests the conn has not seen (yet):
+	// each POST is read on its own, so a small notifications/cancelled can arrive while
+	// the large request it cancels is still being read. When that request comes, the
+	// cancellation follows it, so a call held for approval is withdrawn, not forwarded.
+	early map[string]earlyCancel
 }
+
+type earlyCancel struct {
+	at time.Time
+	m  *jsonrpc.Message
+}
+
+const (
+	earlyCancelTTL = 30 * time.Second
+	earlyCancelMax = 64
+)
 
 const maxBacklog = 1024
 
@@ -114,8 +133,27 @@ func (c *conn) accept(m *jsonrpc.Message, s *stream, progressToken json.RawMessa
 		return nil, false
 	default:
 	}
+	if m.Kind == jsonrpc.KindNotification && m.Method == "notifications/cancelled" && !c.rewrite {
+		if id := jsonrpc.Member(m.Params, "requestId"); len(id) > 0 {
+			c.mu.Lock()
+			if c.pending[string(id)] == nil {
+				c.rememberCancelLocked(string(id), m)
+			}
+			c.mu.Unlock()
+		}
+	}
 	if m.Kind == jsonrpc.KindRequest && s != nil {
 		key := m.ID.String()
+		if !c.rewrite {
+			c.mu.Lock()
+			if e, ok := c.early[key]; ok {
+				delete(c.early, key)
+				if time.Since(e.at) < earlyCancelTTL {
+					s.cancelAfter = e.m
+				}
+			}
+			c.mu.Unlock()
+		}
 		if c.rewrite {
 			s.orig = m.ID
 			id := jsonrpc.StringID("http/" + strconv.FormatInt(c.nextID.Add(1), 10))
@@ -138,6 +176,27 @@ func (c *conn) accept(m *jsonrpc.Message, s *stream, progressToken json.RawMessa
 		c.mu.Unlock()
 	}
 	return m, true
+}
+
+// rememberCancelLocked keeps a cancellation of a request not seen yet, dropping expired
+// ones and, past earlyCancelMax, the oldest.
+func (c *conn) rememberCancelLocked(key string, m *jsonrpc.Message) {
+	if c.early == nil {
+		c.early = make(map[string]earlyCancel)
+	}
+	now := time.Now()
+	oldest := ""
+	for k, e := range c.early {
+		if now.Sub(e.at) >= earlyCancelTTL {
+			delete(c.early, k)
+		} else if oldest == "" || e.at.Before(c.early[oldest].at) {
+			oldest = k
+		}
+	}
+	if len(c.early) >= earlyCancelMax {
+		delete(c.early, oldest)
+	}
+	c.early[key] = earlyCancel{at: now, m: m}
 }
 
 // release forgets a stream whose HTTP handler is returning. It reports whether the

@@ -320,6 +320,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, name string, backe
 	}
 	// The chain runs here, on this request's goroutine: no hand-off to another.
 	ss.relay.Deliver(dm)
+	if st.cancelAfter != nil { // the client cancelled it before its body was read
+		ss.relay.Deliver(st.cancelAfter)
+	}
 	if delivered != nil {
 		delivered()
 	}

@@ -420,3 +420,67 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		t.Fatal("the handlers delivering to the server did not finish once it read again")
 	}
 }
+
+// A cancellation that overtakes its request (a small POST read before a large one) is
+// not lost: when the request arrives it is withdrawn at once, as if the cancellation had
+// come second, and a call held for a decision never reaches the server.
+func TestCancelBeforeItsRequest(t *testing.T) {
+	f := &fakeServer{}
+	withdrawn := make(chan string, 4)
+	gate := proxy.GateFunc(func(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
+		select {
+		case <-ctx.Done():
+			withdrawn <- call.Request.ID.String()
+		case <-time.After(10 * time.Second):
+		}
+		return proxy.Verdict{Refuse: true, Message: "not withdrawn"}
+	})
+	s := &Server{Backends: map[string]Backend{"fake": {Dial: f.dial}},
+		Middleware: func(string) []proxy.Middleware { return []proxy.Middleware{proxy.ToolCalls(gate)} }}
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	sid := post(t, hs, nil, initBody).header.Get("Mcp-Session-Id")
+	h := map[string]string{"Mcp-Session-Id": sid}
+
+	if r := post(t, hs, h, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"late","reason":"user stopped"}}`); r.status != http.StatusAccepted {
+		t.Fatalf("cancel: %d", r.status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", hs.URL+"/mcp/fake",
+		strings.NewReader(`{"jsonrpc":"2.0","id":"late","method":"tools/call","params":{"name":"x","arguments":{}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", sid)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case id := <-withdrawn:
+		if id != `"late"` {
+			t.Errorf("withdrew %s", id)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("the call was held although its cancellation came first")
+	}
+
+	// A cancellation only ever withdraws the request it names.
+	if r := post(t, hs, h, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"other"}}`); r.status != http.StatusAccepted {
+		t.Fatalf("cancel: %d", r.status)
+	}
+	req2, _ := http.NewRequestWithContext(ctx, "POST", hs.URL+"/mcp/fake",
+		strings.NewReader(`{"jsonrpc":"2.0","id":"fresh","method":"tools/call","params":{"name":"x","arguments":{}}}`))
+	req2.Header = req.Header.Clone()
+	go func() {
+		if resp, err := http.DefaultClient.Do(req2); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case id := <-withdrawn:
+		t.Errorf("withdrew %s, which nobody cancelled", id)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
