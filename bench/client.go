@@ -294,14 +294,12 @@ func (c *httpClient) post(ctx context.Context, body []byte) (*http.Response, err
 	return c.hc.Do(req)
 }
 
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
-
 func (c *httpClient) call(ctx context.Context, method string, params []byte, keep bool) ([]byte, int, error) {
 	id := c.nextID.Add(1)
-	bp := bufPool.Get().(*[]byte)
-	*bp = appendRequest((*bp)[:0], id, method, params)
-	resp, err := c.post(ctx, *bp)
-	bufPool.Put(bp)
+	// A fresh buffer per call: net/http may still be writing the body after Do returns
+	// (when a server answers before reading all of it), so a pooled buffer reused by
+	// another call could go out with that call's id.
+	resp, err := c.post(ctx, appendRequest(nil, id, method, params))
 	if err != nil {
 		return nil, 0, err
 	}
