@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
@@ -38,6 +39,13 @@ type Process struct {
 
 	done    chan struct{} // closed when the process has been reaped
 	waitErr error
+
+	// grewIn and grewOut record that the server's stdin and stdout pipes were grown. A
+	// pipe grows the first time a message it carries is larger than the default pipe:
+	// every grown pipe counts against the user's pipe-page budget
+	// (/proc/sys/fs/pipe-user-pages-soft; past it, all the user's new pipes get two
+	// pages), so servers that only exchange small messages keep the default.
+	grewIn, grewOut atomic.Bool
 
 	shutdownOnce sync.Once
 }
@@ -91,8 +99,6 @@ func Start(spec Spec) (*Process, error) {
 		inW.Close()
 		return nil, &StartError{Name: spec.Name, Err: err}
 	}
-	growPipe(outR)
-	growPipe(inW)
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   spec.Argv,
@@ -172,10 +178,25 @@ func friendly(err error) error {
 	return err
 }
 
+// growAt is the message size from which a pipe is grown: what the default pipe (64 KiB
+// on Linux) cannot hold at once.
+const growAt = 64 << 10
+
+// Write implements Conn; the first message too large for the default pipe grows it first.
+func (p *Process) Write(m *jsonrpc.Message) error {
+	if len(m.Raw) >= growAt && p.grewIn.CompareAndSwap(false, true) {
+		growPipe(p.stdin)
+	}
+	return p.Stream.Write(m)
+}
+
 // Read implements Conn. When the server's stdout ends, Read waits briefly for the
 // process to exit and returns an *ExitError that names the exit status.
 func (p *Process) Read() (*jsonrpc.Message, error) {
 	m, err := p.Stream.Read()
+	if err == nil && len(m.Raw) >= growAt && p.grewOut.CompareAndSwap(false, true) {
+		growPipe(p.stdout) // this one came slowly; the next will not
+	}
 	if err == nil || jsonrpc.IsBadMessage(err) {
 		return m, err
 	}

@@ -119,9 +119,11 @@ fi
 # own D-Bus session bus (dbus-run-session), so that GTK does not autolaunch bus daemons
 # that outlive the run; NO_AT_BRIDGE: no accessibility bus either.
 # -m: never `go mod tidy`; -nosyncgomod: never rewrite go.mod's Wails version; -s: no
-# frontend install/build (done above; the UI comes from vite's dev server).
+# frontend install/build (done above; the UI comes from vite's dev server); -nogorebuild:
+# a Go file changing in the tree while the tests run (an editor, another build) must not
+# rebuild and restart the app under test midway, which left a decided card on screen.
 NO_AT_BRIDGE=1 setsid dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
-  wails dev -m -nosyncgomod -skipbindings -s -tags webkit2_41 -loglevel Warning -noreload \
+  wails dev -m -nosyncgomod -skipbindings -s -tags webkit2_41 -loglevel Warning -noreload -nogorebuild \
   >"$work/wails-dev.log" 2>&1 </dev/null &
 dev_pid=$!
 start=$SECONDS
