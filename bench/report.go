@@ -96,7 +96,11 @@ func render(modes []mode, results []result, stats map[string]*modeStats, took ti
 			if d := get("direct", sz.name); d != nil && m.name != "direct" {
 				added = ms(r.p50 - d.p50)
 			}
-			rows = append(rows, []string{m.name, sz.name, fmt.Sprintf("%d/%d", r.n, r.ccN), ms(r.p50), ms(r.p95), ms(r.p99), added,
+			calls := fmt.Sprintf("%d/%d", r.n, r.ccN)
+			if r.timeouts > 0 {
+				calls += fmt.Sprintf(" (%d unanswered in 30 s, left out)", r.timeouts)
+			}
+			rows = append(rows, []string{m.name, sz.name, calls, ms(r.p50), ms(r.p95), ms(r.p99), added,
 				fmt.Sprintf("%.0f", r.seqRate), fmt.Sprintf("%.0f", r.ccRate)})
 		}
 	}
