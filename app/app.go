@@ -17,7 +17,7 @@ func Main(args []string, assets fs.FS) int {
 	if len(args) < 2 {
 		args = append(args, "app")
 	}
-	env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, TuneMemory: true}
 	env.Window = func(ctx context.Context, demo bool) error {
 		return desktop.Run(ctx, assets, desktop.Options{Version: cli.Version, Demo: demo, Tools: serverTools})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime/debug"
 	"time"
 
 	"github.com/airlock-mcp/airlock/app/config"
@@ -65,9 +64,6 @@ type ToolInfo struct {
 // ServerTools starts the server name from servers.json (launch consent applies), lists
 // its tools and the tier a call to each would get. The server's stderr goes to stderr.
 func ServerTools(ctx context.Context, name string, stderr io.Writer) ([]ToolInfo, error) {
-	// openConsent lowers the memory limit for a proxy process; the caller is not one.
-	limit := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(limit)
 	rep, err := toolsOf(ctx, &Env{Stdin: eofReader{}, Stdout: io.Discard, Stderr: stderr}, name, 60*time.Second)
 	if err != nil {
 		return nil, err

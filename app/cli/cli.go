@@ -26,6 +26,10 @@ type Env struct {
 	// Window opens the desktop window (with the demo when demo is set) and returns when
 	// it closes; nil means this program has no window.
 	Window func(ctx context.Context, demo bool) error
+	// TuneMemory lets proxy commands set this process's garbage collector (see
+	// tuneMemory). Only a process of its own should: tests running commands in-process
+	// leave it unset.
+	TuneMemory bool
 }
 
 type command struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -36,18 +35,7 @@ type consent struct {
 	guards []*guard.Guard
 }
 
-// proxyMemoryLimit keeps a proxy's memory small; GOMEMLIMIT overrides it. With ordinary
-// messages the heap stays well below it and it changes nothing; while large messages are
-// in flight the collector runs sooner instead of letting the heap grow to twice what is
-// live. It is soft: past it the collector works harder (at most half the CPU, by the
-// runtime's own cap), nothing fails. 16 MiB holds a few 1 MiB messages in flight plus the
-// runtime's ~8 MiB baseline.
-const proxyMemoryLimit = 16 << 20
-
 func openConsent(env *Env) (*consent, error) {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(proxyMemoryLimit)
-	}
 	p, err := homePaths()
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func main() {
 		go heapHighs(path)
 	}
 	run := func() int {
-		return cli.Run(os.Args[1:], &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+		return cli.Run(os.Args[1:], &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, TuneMemory: true})
 	}
 	if path := os.Getenv("BENCH_TRACE"); path != "" {
 		run = around(path, run, trace.Start, trace.Stop)
