@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,7 @@ type Guard struct {
 	Log Recorder
 	// Redact prepares arguments for display and the log; nil means no redaction.
 	Redact func(json.RawMessage) json.RawMessage
-	// RedactText redacts free text (the head of a summarised argument list).
+	// RedactText redacts free text (an elicitation's URL).
 	RedactText func(string) string
 	// Protect names Airlock's own files and the IDEs' MCP settings: a call whose
 	// arguments name one always asks a person (see Protection). Nil protects nothing.
@@ -333,23 +334,24 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 			req.Arguments = g.Redact(call.Arguments)
 		}
 	default:
-		req.Arguments = g.truncatedArgs(call.Arguments[:logArgsHead], len(call.Arguments))
+		sum, ok := summarizeArgs(call.Arguments)
+		req.Arguments = g.truncatedArgs(sum, ok, len(call.Arguments))
 	}
 	return req
 }
 
-// logArgsHead is how much of arguments over logArgsMax the log keeps.
-const logArgsHead = 4096
-
 // truncatedArgs is what the log keeps of arguments too large to record whole: their
-// size and the redacted start.
-func (g *Guard) truncatedArgs(head []byte, size int) json.RawMessage {
-	h := string(head)
-	if g.RedactText != nil {
-		h = g.RedactText(h)
+// size and their summary (see summarizeArgs), redacted; only the size when they could not be
+// summarised.
+func (g *Guard) truncatedArgs(summary []byte, ok bool, size int) json.RawMessage {
+	out := append([]byte(`{"truncated":true,"bytes":`), strconv.Itoa(size)...)
+	if ok {
+		if g.Redact != nil {
+			summary = g.Redact(summary)
+		}
+		out = append(append(out, `,"summary":`...), summary...)
 	}
-	b, _ := json.Marshal(map[string]any{"truncated": true, "bytes": size, "head": h})
-	return b
+	return append(out, '}')
 }
 
 // pol returns the policy in force.
@@ -460,7 +462,7 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 		if big != nil {
 			<-big.done
 			req.ArgsHash = big.hash
-			req.Arguments = g.truncatedArgs(big.head, big.size)
+			req.Arguments = g.truncatedArgs(big.summary, big.ok, big.size)
 		}
 		req.Client = client
 		ch := store.ChannelPolicy
@@ -479,19 +481,20 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 }
 
 // bigArgs is what the log keeps of arguments too large to record whole: their hash, size
-// and head, taken on their own goroutine (done is closed when they are ready).
+// and summary, taken on their own goroutine (done is closed when they are ready).
 type bigArgs struct {
-	hash string
-	head []byte
-	size int
-	done chan struct{}
+	hash    string
+	summary []byte
+	ok      bool
+	size    int
+	done    chan struct{}
 }
 
 func newBigArgs(args json.RawMessage) *bigArgs {
 	b := &bigArgs{size: len(args), done: make(chan struct{})}
 	go func() {
 		b.hash = rawHash(args)
-		b.head = append([]byte(nil), args[:logArgsHead]...)
+		b.summary, b.ok = summarizeArgs(args)
 		close(b.done)
 	}()
 	return b

@@ -304,15 +304,16 @@ func TestSafeReadPassesWithoutAsking(t *testing.T) {
 }
 
 // An automatic allow of a call whose arguments are too large to log whole records their
-// size, the hash of the exact bytes and a redacted start, built without holding the
-// message until the batch is written.
+// size, the hash of the exact bytes and a redacted summary that names every argument,
+// built without holding the message until the batch is written.
 func TestLargeArgumentsRecordedTruncated(t *testing.T) {
 	h := newHarness(t, policy.Default(), newGtAsker(), noElicitation)
 	defer h.close()
-	h.g.RedactText = (&store.Redactor{}).RedactString
+	h.g.Redact = (&store.Redactor{}).RedactJSON
 	h.listTools()
 	token := "ghp_" + strings.Repeat("A", 36)
-	args := `{"path":"a.txt","note":"` + token + `","pad":"` + strings.Repeat("x", 40<<10) + `"}`
+	// The path comes last, after 40 KiB of content: the summary still shows it.
+	args := `{"note":"` + token + `","content":"` + strings.Repeat("some text ", 4<<10) + `","password":"hunter2","path":"a.txt"}`
 	h.callTool(1, "read_file", args)
 	if got := h.serverGot(); got != "read_file" {
 		t.Fatalf("server got %q", got)
@@ -329,18 +330,22 @@ func TestLargeArgumentsRecordedTruncated(t *testing.T) {
 		t.Errorf("ArgsHash = %q, want the hash of the exact bytes %q", d.ArgsHash, want)
 	}
 	var got struct {
-		Truncated bool   `json:"truncated"`
-		Bytes     int    `json:"bytes"`
-		Head      string `json:"head"`
+		Truncated bool              `json:"truncated"`
+		Bytes     int               `json:"bytes"`
+		Summary   map[string]string `json:"summary"`
 	}
 	if err := json.Unmarshal([]byte(d.Args), &got); err != nil {
 		t.Fatalf("Args %q: %v", d.Args, err)
 	}
-	if !got.Truncated || got.Bytes != len(args) || !strings.HasPrefix(got.Head, `{"path":"a.txt"`) || len(got.Head) > 2*logArgsHead {
-		t.Errorf("Args = truncated %v, bytes %d (want %d), head %.60q… (%d bytes)", got.Truncated, got.Bytes, len(args), got.Head, len(got.Head))
+	if !got.Truncated || got.Bytes != len(args) || got.Summary["path"] != "a.txt" ||
+		!strings.HasPrefix(got.Summary["content"], "some text some") || !strings.HasSuffix(got.Summary["content"], fmt.Sprintf("… [%d bytes]", 40<<10)) {
+		t.Errorf("Args = %s", d.Args)
 	}
-	if strings.Contains(d.Args, token) {
-		t.Error("the logged head holds the token")
+	if len(d.Args) > summaryMax+200 {
+		t.Errorf("Args hold %d bytes, want about %d at most", len(d.Args), summaryMax)
+	}
+	if strings.Contains(d.Args, token) || strings.Contains(d.Args, "hunter2") {
+		t.Errorf("the logged summary holds a secret: %s", d.Args)
 	}
 }
 

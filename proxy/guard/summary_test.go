@@ -1,0 +1,136 @@
+package guard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// summaryBound is the most a summary can hold: the budget, plus the value that crossed
+// it, plus a closer and a count of what was left out at each level.
+const summaryBound = summaryMax + summaryStrMax + 64 + (summaryDepth+1)*48
+
+func TestSummarizeArgs(t *testing.T) {
+	words := strings.Repeat("lorem ipsum ", 100)
+	token := "ghp_" + strings.Repeat("Z", 36)
+	tests := []struct {
+		name string
+		in   string
+		want string // exact, when set
+		has  []string
+		not  []string
+	}{
+		{name: "small", in: `{"a": 1, "b": [true, null, "x"], "c": {"d": -2.5e3}}`,
+			want: `{"a":1,"b":[true,null,"x"],"c":{"d":-2.5e3}}`},
+		{name: "long text keeps its start and length", in: `{"path":"/tmp/a","content":"` + words + `"}`,
+			want: `{"path":"/tmp/a","content":"` + words[:198] + `… [1200 bytes]"}`},
+		{name: "a token across the cut is dropped whole",
+			in:  `{"t":"` + words[:180] + token + ` tail"}`,
+			has: []string{`"t":"` + words[:180] + `… [`}, not: []string{"ghp_", "ZZZ"}},
+		{name: "a base64 run with escaped slashes is dropped whole",
+			in:  `{"t":"` + words[:190] + `QUJD\/REVG\/` + strings.Repeat("R0hJ", 20) + `"}`,
+			not: []string{"QUJD", "REVG"}},
+		{name: "a blob keeps nothing", in: `["` + strings.Repeat("x", 5000) + `"]`, want: `["… [5000 bytes]"]`},
+		{name: "not inside an escape", in: `["` + strings.Repeat(`\n`, 150) + `"]`,
+			want: `["` + strings.Repeat(`\n`, 100) + `… [300 bytes]"]`},
+		{name: "not inside a \\u escape", in: `["` + strings.Repeat(`a\u00e9`, 50) + `"]`,
+			has: []string{`a\u00e9a`, `… [350 bytes]`}},
+		{name: "not inside UTF-8", in: `["` + strings.Repeat("é ", 150) + `"]`, has: []string{"é… [450 bytes]"}},
+		{name: "long number", in: `{"n":` + strings.Repeat("9", 300) + `}`, want: `{"n":"… [300-byte number]"}`},
+		{name: "deep nesting", in: strings.Repeat("[", 40) + strings.Repeat("]", 40),
+			want: strings.Repeat("[", summaryDepth) + `"… [` + fmt.Sprint(2*(40-summaryDepth)) + ` bytes nested deeper]"` + strings.Repeat("]", summaryDepth)},
+		{name: "long name", in: `{"` + words + `":1}`, has: []string{`{"lorem ipsum`, `… [1200 bytes]":1}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := summarizeArgs([]byte(tt.in))
+			if !ok || !json.Valid(got) || !utf8.Valid(got) {
+				t.Fatalf("summarizeArgs(%.80q) = %s, %v: want valid JSON", tt.in, got, ok)
+			}
+			if tt.want != "" && string(got) != tt.want {
+				t.Errorf("summarizeArgs(%.80q)\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+			for _, h := range tt.has {
+				if !strings.Contains(string(got), h) {
+					t.Errorf("summary %s\nlacks %q", got, h)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(string(got), n) {
+					t.Errorf("summary %s\nholds %q", got, n)
+				}
+			}
+		})
+	}
+}
+
+// A summary past its budget keeps the members it reached and counts the rest.
+func TestSummarizeArgsBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"first":"here",`)
+	for i := range 2000 {
+		fmt.Fprintf(&b, `"k%d":[%d,"v"],`, i, i)
+	}
+	b.WriteString(`"last":"gone"}`)
+	in := b.String()
+	got, ok := summarizeArgs([]byte(in))
+	if !ok || !json.Valid(got) {
+		t.Fatalf("summary %s, %v: want valid JSON", got, ok)
+	}
+	if len(got) < summaryMax || len(got) > summaryBound {
+		t.Errorf("summary holds %d bytes, want %d to %d", len(got), summaryMax, summaryBound)
+	}
+	var m map[string]any
+	json.Unmarshal(got, &m)
+	if m["first"] != "here" || m["last"] != nil {
+		t.Errorf("summary %s: want the first member and not the last", got)
+	}
+	left, _ := m["…"].(string)
+	var n int
+	if _, err := fmt.Sscanf(left, "… [%d more bytes]", &n); err != nil || n <= 0 || n >= len(in) {
+		t.Errorf(`summary's "…" member = %q, want a count of the bytes left out`, left)
+	}
+}
+
+func TestSummarizeArgsInvalid(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a":}`, `{"a" 1}`, `["a" "b"]`, `"abc`, `{"a":1} x`, "[\"\x01\"]", `}`} {
+		if got, ok := summarizeArgs([]byte(in)); ok {
+			t.Errorf("summarizeArgs(%q) = %s, ok; want not ok", in, got)
+		}
+	}
+}
+
+// Whatever valid JSON comes in, the summary is valid JSON within its bound, and small
+// arguments come out as compact copies of themselves.
+func FuzzSummarizeArgs(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,[2,[3]]]`, `"x"`, `{"s":"` + strings.Repeat(`ab\"c\u1234 `, 40) + `"}`,
+		`{"k":[` + strings.Repeat(`"lorem ipsum dolor",`, 200) + `0]}`, strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, ok := summarizeArgs(in)
+		if !json.Valid(in) {
+			return // arguments reach the summary only from a parsed message
+		}
+		if !ok || !json.Valid(got) {
+			t.Fatalf("summarizeArgs(%q) = %q, %v: want valid JSON", in, got, ok)
+		}
+		if len(got) > summaryBound {
+			t.Fatalf("summary of %d bytes holds %d", len(in), len(got))
+		}
+		if utf8.Valid(in) && !utf8.Valid(got) {
+			t.Fatalf("summarizeArgs(%q) = %q: cut inside a UTF-8 sequence", in, got)
+		}
+		if len(in) < summaryStrMax && bytes.Count(in, []byte("{"))+bytes.Count(in, []byte("[")) < summaryDepth {
+			var a, b any
+			json.Unmarshal(in, &a)
+			json.Unmarshal(got, &b)
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Fatalf("summarizeArgs(%q) = %q: a small value changed", in, got)
+			}
+		}
+	})
+}
