@@ -116,7 +116,7 @@ func (p *Protection) In(args json.RawMessage) string {
 	if p == nil || len(p.forms) == 0 || len(args) < 4 {
 		return ""
 	}
-	if bytes.Contains(args, []byte(`\/`)) || bytes.Contains(args, []byte(`\\`)) || bytes.Contains(args, []byte(`\u`)) {
+	if bytes.IndexByte(args, '\\') >= 0 && (bytes.Contains(args, []byte(`\/`)) || bytes.Contains(args, []byte(`\\`)) || bytes.Contains(args, []byte(`\u`))) {
 		return p.scan(normText(args, true), false)
 	}
 	return p.scan(args, true)
