@@ -103,19 +103,43 @@ func (l *Log) prepare(ctx context.Context, d *Decision) (*appendReq, error) {
 	if row.Args != "" {
 		row.Args = string(r.RedactJSON(json.RawMessage(row.Args)))
 	}
-	row.Reason = r.RedactString(row.Reason)
+	row.Reason = l.redactField(0, r, row.Reason)
 	// The remaining free-text fields come from peers (tool names, server
 	// names from config); redact them too, it costs little.
-	row.Server = r.RedactString(row.Server)
-	row.Tool = r.RedactString(row.Tool)
-	row.Client = r.RedactString(row.Client)
-	row.Session = r.RedactString(row.Session)
+	row.Server = l.redactField(1, r, row.Server)
+	row.Tool = l.redactField(2, r, row.Tool)
+	row.Client = l.redactField(3, r, row.Client)
+	row.Session = l.redactField(4, r, row.Session)
 	row.ID, row.Hash, row.PrevHash = 0, "", ""
 	if !row.Time.IsZero() {
 		row.Time = row.Time.UTC()
 	}
 
 	return &appendReq{ctx: ctx, d: row, done: make(chan appendResult, 1)}, nil
+}
+
+// fieldMemo is the redaction of one short field of the last row prepared: a stream of
+// automatic allows repeats its server, tool, client, session and reason row after row.
+type fieldMemo struct {
+	r       *Redactor
+	in, out string
+}
+
+// fieldMemoMax is the longest field value remembered.
+const fieldMemoMax = 256
+
+// redactField redacts field i (an index into l.memo) of a row with r, reusing the last
+// result when both the value and the Redactor are the same.
+func (l *Log) redactField(i int, r *Redactor, s string) string {
+	if s == "" || len(s) > fieldMemoMax {
+		return r.RedactString(s)
+	}
+	if m := l.memo[i].Load(); m != nil && m.r == r && m.in == s {
+		return m.out
+	}
+	out := r.RedactString(s)
+	l.memo[i].Store(&fieldMemo{r: r, in: s, out: out})
+	return out
 }
 
 func (l *Log) submit(ctx context.Context, req *appendReq) error {

@@ -25,6 +25,7 @@ type Log struct {
 	db       *sql.DB
 	path     string
 	redactor atomic.Pointer[Redactor]
+	memo     [5]atomic.Pointer[fieldMemo] // see redactField
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool

@@ -203,6 +203,40 @@ func TestAppendRedacts(t *testing.T) {
 	}
 }
 
+// Rows repeating a field reuse its redaction, but a secret added to the keyring is
+// redacted from the next row on, even in a value the previous row stored as it was.
+func TestAppendRedactsRepeatedFields(t *testing.T) {
+	l, _ := openTest(t)
+	l.SetRedactor(&Redactor{})
+	const tool = "deploy_with_swordfish-key"
+	for i := range 3 {
+		d := sampleDecision(i)
+		d.Tool, d.Reason = tool, "allowed: "+tool
+		if _, err := l.Append(context.Background(), &d); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			l.SetRedactor(&Redactor{Known: []string{"swordfish-key"}})
+		}
+	}
+	got, err := l.Query(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d rows, want 3", len(got))
+	}
+	byID := map[int64]Decision{}
+	for _, d := range got {
+		byID[d.ID] = d
+	}
+	for id, want := range map[int64]string{1: tool, 2: tool, 3: "deploy_with_[REDACTED:keyring]"} {
+		if d := byID[id]; d.Tool != want || d.Reason != "allowed: "+want {
+			t.Errorf("row %d: tool %q, reason %q; want %q", id, d.Tool, d.Reason, want)
+		}
+	}
+}
+
 func TestAppendValidates(t *testing.T) {
 	l, _ := openTest(t)
 	tests := []struct {
