@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"math"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 func TestTuneMemory(t *testing.T) {
@@ -38,7 +40,9 @@ func TestTuneMemory(t *testing.T) {
 			if tt.env != nil {
 				getenv = func(k string) string { return tt.env[k] }
 			}
-			tuneMemory(&Env{TuneMemory: tt.tune, Getenv: getenv})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tuneMemory(ctx, &Env{TuneMemory: tt.tune, Getenv: getenv})
 			if p, l := current(); p != tt.wantPct || l != tt.wantLimit {
 				t.Errorf("after tuneMemory: GOGC %d, limit %d; want %d, %d", p, l, tt.wantPct, tt.wantLimit)
 			}
@@ -51,6 +55,59 @@ func TestTuneMemory(t *testing.T) {
 		p, _ := current()
 		if want := name != "log"; (p == proxyGCPercent) != want {
 			t.Errorf("airlock %s --help: GOGC %d; want tuned = %v", name, p, want)
+		}
+	}
+}
+
+// The limit follows the live heap: never below its base, and three times what is live
+// once that is more, so many sessions do not make the collector run on every allocation.
+func TestAdaptLimit(t *testing.T) {
+	const base = 16 << 20
+	tick := make(chan time.Time)
+	lives := make(chan uint64)
+	sets := make(chan int64, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		adaptLimit(ctx, base, tick, func() uint64 { return <-lives }, func(v int64) int64 { sets <- v; return 0 })
+		close(done)
+	}()
+	step := func(live uint64) {
+		tick <- time.Now()
+		lives <- live
+	}
+	expect := func(want int64) {
+		t.Helper()
+		select {
+		case got := <-sets:
+			if got != want {
+				t.Fatalf("limit set to %d, want %d", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("limit not set; want %d", want)
+		}
+	}
+	step(2 << 20) // small: stays at the base, nothing to set
+	step(9 << 20) // thirty sessions' worth
+	expect(27 << 20)
+	step(9 << 20) // unchanged: not set again
+	step(1 << 20) // the sessions ended
+	expect(base)
+	if len(sets) != 0 {
+		t.Errorf("limit set %d more times", len(sets))
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("adaptLimit did not return when its context ended")
+	}
+	for _, tt := range []struct {
+		live uint64
+		want int64
+	}{{0, base}, {5 << 20, base}, {6 << 20, 18 << 20}, {100 << 20, 300 << 20}} {
+		if got := limitFor(base, tt.live); got != tt.want {
+			t.Errorf("limitFor(%d) = %d, want %d", tt.live, got, tt.want)
 		}
 	}
 }

@@ -35,7 +35,7 @@ at http://ADDR/mcp/NAME, for IDEs that prefer URLs. Requests need the bearer tok
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
-	tuneMemory(env)
+	tuneMemory(ctx, env)
 	c := commands["serve"]
 	fs := newFlags(env, c)
 	addr := fs.String("addr", defaultServeAddr, "loopback `address` to listen on (port 0 picks a free one)")

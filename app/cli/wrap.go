@@ -50,7 +50,7 @@ func (h headerFlag) Set(v string) error {
 }
 
 func runWrap(ctx context.Context, env *Env, args []string) error {
-	tuneMemory(env)
+	tuneMemory(ctx, env)
 	c := commands["wrap"]
 	fs := newFlags(env, c)
 	name := fs.String("name", "", "the server's name, as shown in approvals and the log (default: the command's base name or the URL's host)")
@@ -95,7 +95,7 @@ func runWrap(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRun(ctx context.Context, env *Env, args []string) error {
-	tuneMemory(env)
+	tuneMemory(ctx, env)
 	c := commands["run"]
 	fs := newFlags(env, c)
 	maxMsg := fs.Int("max-message-size", jsonrpc.DefaultMaxMessageSize, "refuse messages larger than this many `bytes`")
