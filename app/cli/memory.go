@@ -64,16 +64,23 @@ func limitFor(base int64, live uint64) int64 {
 	return max(base, 3*int64(live))
 }
 
-// adaptLimit sets the limit from the live heap at every tick, until ctx ends.
+// adaptLimit sets the limit from the live heap at every tick, until ctx ends. It goes by
+// the least of the last three readings, what stays live (sessions), not a burst of large
+// messages in flight, which the limit is there to keep small.
 func adaptLimit(ctx context.Context, base int64, tick <-chan time.Time, live func() uint64, set func(int64) int64) {
 	current := base
-	for {
+	var last [3]uint64
+	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
 		}
-		if want := limitFor(base, live()); want != current {
+		last[n%len(last)] = live()
+		if n < len(last)-1 {
+			continue
+		}
+		if want := limitFor(base, min(last[0], last[1], last[2])); want != current {
 			set(want)
 			current = want
 		}

@@ -59,8 +59,9 @@ func TestTuneMemory(t *testing.T) {
 	}
 }
 
-// The limit follows the live heap: never below its base, and three times what is live
-// once that is more, so many sessions do not make the collector run on every allocation.
+// The limit follows what stays live: never below its base, and three times the least of
+// the last three readings once that is more, so many sessions do not make the collector
+// run on every allocation while a burst of large messages does not raise it.
 func TestAdaptLimit(t *testing.T) {
 	const base = 16 << 20
 	tick := make(chan time.Time)
@@ -88,7 +89,10 @@ func TestAdaptLimit(t *testing.T) {
 		}
 	}
 	step(2 << 20) // small: stays at the base, nothing to set
-	step(9 << 20) // thirty sessions' worth
+	step(2 << 20)
+	step(40 << 20) // a burst of large messages in flight: not what stays live
+	step(9 << 20)  // thirty sessions' worth, read three times running
+	step(9 << 20)
 	expect(27 << 20)
 	step(9 << 20) // unchanged: not set again
 	step(1 << 20) // the sessions ended
