@@ -48,13 +48,20 @@ func tuneMemory(ctx context.Context, env *Env) {
 	if pct, limit, ok := memoryTuning(env.Getenv); ok {
 		debug.SetGCPercent(pct)
 		debug.SetMemoryLimit(limit)
-		t := time.NewTicker(2 * time.Second)
+		t, live := time.NewTicker(adaptEvery), readLive
 		go func() {
 			defer t.Stop()
-			adaptLimit(ctx, limit, t.C, liveHeap, debug.SetMemoryLimit)
+			adaptLimit(ctx, limit, t.C, live, debug.SetMemoryLimit)
 		}()
 	}
 }
+
+// adaptEvery is how often the limit is reconsidered, and readLive how the live heap is
+// read (both variables for tests).
+var (
+	adaptEvery = 2 * time.Second
+	readLive   = liveHeap
+)
 
 // limitFor is the memory limit for a process with live bytes of heap still in use after
 // the last collection: base, or three times what is live when that is more, so the

@@ -116,6 +116,36 @@ func TestAdaptLimit(t *testing.T) {
 	}
 }
 
+// A proxy process keeps adapting its limit while it runs, and stops when it ends.
+func TestTuneMemoryAdapts(t *testing.T) {
+	pct := debug.SetGCPercent(100)
+	limit := debug.SetMemoryLimit(math.MaxInt64)
+	every, read := adaptEvery, readLive
+	t.Cleanup(func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(limit)
+		adaptEvery, readLive = every, read
+	})
+	adaptEvery = time.Millisecond
+	readLive = func() uint64 { return 9 << 20 }
+	ctx, cancel := context.WithCancel(context.Background())
+	tuneMemory(ctx, &Env{TuneMemory: true, Getenv: func(string) string { return "" }})
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) != 27<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d, want it raised to %d", debug.SetMemoryLimit(-1), 27<<20)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	time.Sleep(20 * time.Millisecond) // let the adapter see the end
+	debug.SetMemoryLimit(proxyMemoryLimit)
+	time.Sleep(20 * time.Millisecond)
+	if got := debug.SetMemoryLimit(-1); got != proxyMemoryLimit {
+		t.Errorf("limit %d after the command ended; want it left alone at %d", got, proxyMemoryLimit)
+	}
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -446,9 +446,9 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 	}
 	client := clientName(s, call)
 	// The record waits for its batch holding no reference to the message: large arguments
-	// are hashed and their head copied at once, so sixteen 1 MiB calls in flight do not
-	// keep 16 MiB alive for the batch's sake. That runs beside the call, not before it:
-	// the call goes on to the server while its arguments are hashed.
+	// are hashed and summarised at once, so sixteen 1 MiB calls in flight do not keep
+	// 16 MiB alive for the batch's sake. That runs beside the call, not before it: the
+	// call goes on to the server while its arguments are hashed.
 	light := &proxy.ToolCall{Name: call.Name, Arguments: call.Arguments, Meta: call.Meta}
 	var big *bigArgs
 	if len(call.Arguments) > logArgsMax {

@@ -54,7 +54,7 @@ func (s *summarizer) value(depth int) bool {
 	case '"':
 		return s.str()
 	}
-	end, ok := skipValue(s.in, s.i)
+	end, ok := jsontext.SkipValue(s.in, s.i)
 	if !ok || end == s.i {
 		return false
 	}
@@ -75,7 +75,7 @@ func (s *summarizer) marker(out []byte, text string) []byte {
 func (s *summarizer) container(depth int, closer byte) bool {
 	start := s.i
 	if depth >= summaryDepth {
-		end, ok := skipValue(s.in, s.i)
+		end, ok := jsontext.SkipValue(s.in, s.i)
 		if !ok {
 			return false
 		}
@@ -133,7 +133,7 @@ func (s *summarizer) container(depth int, closer byte) bool {
 func (s *summarizer) skipRest(closer byte, comma bool) bool {
 	from := s.i
 	for {
-		end, ok := skipValue(s.in, s.i) // a member's name, or an element
+		end, ok := jsontext.SkipValue(s.in, s.i) // a member's name, or an element
 		if !ok {
 			return false
 		}
@@ -142,7 +142,7 @@ func (s *summarizer) skipRest(closer byte, comma bool) bool {
 			if s.i >= len(s.in) || s.in[s.i] != ':' {
 				return false
 			}
-			if end, ok = skipValue(s.in, jsontext.SkipSpace(s.in, s.i+1)); !ok {
+			if end, ok = jsontext.SkipValue(s.in, jsontext.SkipSpace(s.in, s.i+1)); !ok {
 				return false
 			}
 			s.i = jsontext.SkipSpace(s.in, end)
@@ -173,7 +173,7 @@ func (s *summarizer) skipRest(closer byte, comma bool) bool {
 // str copies the string at s.i, shortened when longer than summaryStrMax.
 func (s *summarizer) str() bool {
 	start := s.i
-	end, ok := skipString(s.in, start)
+	end, ok := jsontext.SkipString(s.in, start)
 	if !ok {
 		return false
 	}
@@ -239,63 +239,4 @@ func wordy(b []byte, i int) bool {
 		return true
 	}
 	return false
-}
-
-// skipString returns the end (past the closing quote) of the JSON string at i.
-func skipString(b []byte, i int) (int, bool) {
-	i++
-	for {
-		i = jsontext.SkipPlain(b, i)
-		if i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case '"':
-			return i + 1, true
-		case '\\':
-			i += 2
-		default: // a control character: not valid JSON
-			return 0, false
-		}
-	}
-}
-
-// skipValue returns the end of the JSON value at i (after white space) in b, which must
-// be valid JSON: it checks brackets and strings, not the grammar.
-func skipValue(b []byte, i int) (int, bool) {
-	i = jsontext.SkipSpace(b, i)
-	depth := 0
-	for i < len(b) {
-		switch b[i] {
-		case '"':
-			end, ok := skipString(b, i)
-			if !ok {
-				return 0, false
-			}
-			i = end
-		case '{', '[':
-			depth++
-			i++
-			continue
-		case '}', ']':
-			if depth == 0 {
-				return i, true // the end of a scalar inside a container
-			}
-			depth--
-			i++
-		case ',', ':', ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return i, true
-			}
-			i++
-			continue
-		default:
-			i++
-			continue
-		}
-		if depth == 0 {
-			return i, true
-		}
-	}
-	return i, depth == 0
 }

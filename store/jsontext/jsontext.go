@@ -212,3 +212,64 @@ func hex4(b []byte) rune {
 	}
 	return r
 }
+
+// SkipString returns the end (past the closing quote) of the JSON string whose opening
+// quote is b[i]; ok is false when it is not closed or holds a control character. It does
+// not check escapes.
+func SkipString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		i = SkipPlain(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			i += 2
+		default: // a control character: not valid JSON
+			return 0, false
+		}
+	}
+}
+
+// SkipValue returns the end of the JSON value at i (after white space) in b, which must
+// be valid JSON: it balances brackets and skips strings, and checks nothing else.
+func SkipValue(b []byte, i int) (int, bool) {
+	i = SkipSpace(b, i)
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			end, ok := SkipString(b, i)
+			if !ok {
+				return 0, false
+			}
+			i = end
+		case '{', '[':
+			depth++
+			i++
+			continue
+		case '}', ']':
+			if depth == 0 {
+				return i, true // the end of a scalar inside a container
+			}
+			depth--
+			i++
+		case ',', ':', ' ', '\t', '\r', '\n':
+			if depth == 0 {
+				return i, true
+			}
+			i++
+			continue
+		default:
+			i++
+			continue
+		}
+		if depth == 0 {
+			return i, true
+		}
+	}
+	return i, depth == 0
+}

@@ -73,3 +73,42 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+func TestSkipValue(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		at   int
+		want int
+	}{
+		{`{"a":[1,"]}",{"b":null}]} rest`, 0, 25},
+		{`  "x\"y"  `, 0, 8},
+		{`[12.5e3, true]`, 1, 7},
+		{`[12.5e3, true]`, 8, 13},
+		{`{"a":"\\"}`, 5, 9},
+	} {
+		if got, ok := SkipValue([]byte(tt.in), tt.at); !ok || got != tt.want {
+			t.Errorf("SkipValue(%q, %d) = %d, %v; want %d", tt.in, tt.at, got, ok, tt.want)
+		}
+	}
+	for _, in := range []string{`"abc`, "\"a\x01\"", `[1,2`} {
+		if got, ok := SkipValue([]byte(in), 0); ok {
+			t.Errorf("SkipValue(%q) = %d, ok; want not ok", in, got)
+		}
+	}
+}
+
+// FuzzSkipValue: on valid JSON, SkipValue ends where the value does.
+func FuzzSkipValue(f *testing.F) {
+	for _, s := range []string{`1`, ` {"a":[1,{"b":"}"}]} `, `"\"\\"`, `[[],{},""]`, `-0.5E+2`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		end, ok := SkipValue(in, 0)
+		if !json.Valid(in) {
+			return
+		}
+		if !ok || SkipSpace(in, end) != len(in) || !json.Valid(in[:end]) {
+			t.Fatalf("SkipValue(%q) = %d, %v", in, end, ok)
+		}
+	})
+}
