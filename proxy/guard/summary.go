@@ -2,6 +2,7 @@ package guard
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/airlock-mcp/airlock/store/jsontext"
 )
@@ -19,9 +20,9 @@ const (
 // is counted. A person reading the log sees that a call wrote path P with content C…, where
 // the first 4 KiB of the text would show only the content.
 //
-// A string is never cut inside a word-like run (a token, a base64 blob): the whole run is
-// dropped, so the redactor, which recognises secrets whole, is never handed a fragment of
-// one that it cannot recognise. The result is still to be redacted. ok is false when args
+// A string is cut only where white space is (see safeCut): a run without any, such as a
+// token, a password or a base64 blob, is kept or dropped whole, so the redactor, which
+// recognises secrets whole, is never handed a fragment of one that it cannot recognise. The result is still to be redacted. ok is false when args
 // is not valid JSON.
 func summarizeArgs(args []byte) (out []byte, ok bool) {
 	s := summarizer{in: args, out: make([]byte, 0, 512)}
@@ -190,53 +191,36 @@ func (s *summarizer) str() bool {
 }
 
 // safeCut returns where to cut the JSON string body b (without its quotes) to keep at
-// most max bytes: not inside an escape or a UTF-8 sequence, and not inside a word-like
-// run, which is dropped whole.
+// most max bytes: after a space or an escaped white-space character (\n, \t, \r, \b,
+// \f), never inside a run of anything else. A secret (a token, a base64 key, a password
+// such as P@ss!w0rd) is a run of that kind, so the cut keeps it whole, for the redactor
+// to recognise, or drops it whole; a run longer than max is dropped whole.
 func safeCut(b []byte, max int) int {
-	k := unitsWithin(b, max)
-	for k > 0 && k < len(b) && b[k]&0xC0 == 0x80 { // inside a UTF-8 sequence
-		k--
-	}
-	k = unitsWithin(b, k) // backing out of a (broken) UTF-8 sequence may enter an escape
-	if k < len(b) && (wordy(b, k) || b[k] == '\\' && k+1 < len(b) && b[k+1] == '/') {
-		for k > 0 && (wordy(b, k-1) || b[k-1] == '\\' && b[k] == '/') { // "\/" inside base64
-			k--
-		}
-		k = unitsWithin(b, k)
-	}
-	return k
-}
-
-// unitsWithin returns the end of the last character or escape of b that ends at or
-// before max.
-func unitsWithin(b []byte, max int) int {
-	k := 0
+	k, lastGap, gapAtEnd := 0, 0, false
 	for k < len(b) {
-		n := 1
+		n, gap := 1, b[k] == ' '
 		if b[k] == '\\' {
 			n = 2
-			if k+1 < len(b) && b[k+1] == 'u' {
-				n = 6
+			if k+1 < len(b) {
+				switch b[k+1] {
+				case 'u':
+					n = 6
+				case 'n', 't', 'r', 'b', 'f':
+					gap = true
+				}
 			}
 		}
 		if k+n > max {
 			break
 		}
 		k += n
+		gapAtEnd = gap
+		if gap {
+			lastGap = k
+		}
 	}
-	return k
-}
-
-// wordy reports whether b[i] can be part of a token, key or base64 run.
-func wordy(b []byte, i int) bool {
-	c := b[i]
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	case c == '_', c == '-', c == '+', c == '/', c == '=', c == '.', c == '~', c == '%':
-		return true
-	case c >= 0x80: // letters of other scripts
-		return true
+	if k == len(b) || gapAtEnd || b[k] == ' ' || b[k] == '\\' && k+1 < len(b) && strings.IndexByte("ntrbf", b[k+1]) >= 0 {
+		return k // the cut falls between runs
 	}
-	return false
+	return lastGap
 }
