@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/airlock-mcp/airlock/store/jsontext"
 )
 
 // minKnownLen is the shortest known secret value that is redacted; shorter
@@ -29,6 +31,7 @@ type Redactor struct {
 
 	once   sync.Once
 	known  *strings.Replacer // nil if no usable Known values
+	forms  []string          // the Known values in every form known replaces, longest first
 	number map[string]bool   // Known values that are valid JSON numbers
 }
 
@@ -71,8 +74,41 @@ func (r *Redactor) init() {
 		for _, o := range olds {
 			args = append(args, o, "[REDACTED:keyring]")
 		}
+		r.forms = olds
 		r.known = strings.NewReplacer(args...)
 	})
+}
+
+// KeepWhole returns the largest cut c <= at in text such that no known value (in any
+// form RedactString replaces) occurs in text starting before c and ending after it. A
+// value that text ends inside of counts as going on past the end. Text cut there and then
+// redacted keeps no part of a known value: one the cut would split, such as a keyring
+// passphrase with spaces in it, goes wholly to the far side. at is returned unchanged
+// when it splits nothing.
+func (r *Redactor) KeepWhole(text string, at int) int {
+	r.init()
+	if at <= 0 || at >= len(text) {
+		return at
+	}
+	for moved := true; moved && at > 0; {
+		moved = false
+		for _, f := range r.forms {
+			// An occurrence starting after at-len(f) and before at straddles it.
+			from := max(0, at-len(f)+1)
+			if p := strings.Index(text[from:min(len(text), at+len(f)-1)], f); p >= 0 && from+p < at {
+				at, moved = from+p, true
+				continue
+			}
+			// One that text ends inside of.
+			for p := max(from, len(text)-len(f)+1); p < at; p++ {
+				if strings.HasPrefix(f, text[p:]) {
+					at, moved = p, true
+					break
+				}
+			}
+		}
+	}
+	return at
 }
 
 // pattern is a token shape and its replacement template. The regexp runs
@@ -205,7 +241,7 @@ func (r *Redactor) RedactJSON(raw json.RawMessage) json.RawMessage {
 	if out, ok := r.redactJSON(raw, 0); ok {
 		return out
 	}
-	return appendJSONString(nil, r.RedactString(string(raw)))
+	return jsontext.AppendString(nil, r.RedactString(string(raw)))
 }
 
 // maxNest bounds recursion into JSON held inside JSON strings.

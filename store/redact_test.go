@@ -219,3 +219,41 @@ func FuzzRedactAssignments(f *testing.F) {
 		}
 	})
 }
+
+func TestKeepWhole(t *testing.T) {
+	r := &Redactor{Known: []string{"open sesame", "a/b c", "xyz"}}
+	//            0         1         2
+	//            0123456789012345678901234
+	text := "say open sesame now a%2Fb+c"
+	tests := []struct {
+		at, want int
+	}{
+		{0, 0}, {4, 4}, // before the value
+		{5, 4}, {9, 4}, {14, 4}, // inside it
+		{15, 15}, {16, 16}, // after it
+		{25, 20},           // inside its query-escaped form
+		{len(text), len(text)},
+	}
+	for _, tt := range tests {
+		if got := r.KeepWhole(text, tt.at); got != tt.want {
+			t.Errorf("KeepWhole(%q, %d) = %d, want %d", text, tt.at, got, tt.want)
+		}
+	}
+	// Text that ends inside a known value: the value goes on past the end.
+	if got := r.KeepWhole("say open ses", 10); got != 4 {
+		t.Errorf("KeepWhole at a cut before the end of a value the text ends in = %d, want 4", got)
+	}
+	// Values too short to be redacted ("xyz") are not kept whole either.
+	if got := r.KeepWhole("wxyz", 2); got != 2 {
+		t.Errorf("KeepWhole(wxyz, 2) = %d, want 2", got)
+	}
+	// Moving left out of one value can land inside another.
+	r2 := &Redactor{Known: []string{"alpha beta", "beta gamma"}}
+	if got := r2.KeepWhole("x alpha beta gamma y", 14); got != 2 {
+		t.Errorf("KeepWhole across overlapping values = %d, want 2", got)
+	}
+	// With no known values every cut stays.
+	if got := (&Redactor{}).KeepWhole(text, 9); got != 9 {
+		t.Errorf("zero Redactor moved the cut to %d", got)
+	}
+}

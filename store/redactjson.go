@@ -135,7 +135,7 @@ func (j *jsonRedactor) emitString(s string, raw []byte, nest int) {
 	if nest < maxNest {
 		if t := strings.TrimSpace(s); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
 			if inner, ok := j.r.redactJSON([]byte(t), nest+1); ok {
-				j.out = appendJSONString(j.out, string(inner))
+				j.out = jsontext.AppendString(j.out, string(inner))
 				return
 			}
 		}
@@ -145,7 +145,7 @@ func (j *jsonRedactor) emitString(s string, raw []byte, nest int) {
 		j.out = append(j.out, raw...)
 		return
 	}
-	j.out = appendJSONString(j.out, rs)
+	j.out = jsontext.AppendString(j.out, rs)
 }
 
 // open starts an object or array (j.in[j.i] is its opening byte) and writes it. empty
@@ -184,7 +184,7 @@ func (j *jsonRedactor) object(nest int) bool {
 		if rk := j.r.RedactString(k); raw != nil && rk == k {
 			j.out = append(j.out, raw...)
 		} else {
-			j.out = appendJSONString(j.out, rk)
+			j.out = jsontext.AppendString(j.out, rk)
 		}
 		j.ws()
 		if j.i >= len(j.in) || j.in[j.i] != ':' {
@@ -255,58 +255,6 @@ func (j *jsonRedactor) next(close byte) (more, ok bool) {
 		return false, true
 	}
 	return false, false
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and control
-// characters escaped (and U+2028, U+2029, which some JavaScript parsers reject), invalid
-// UTF-8 replaced by U+FFFD; everything else as is.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // wordsCache remembers SplitWords for the names seen most: arguments repeat the same few

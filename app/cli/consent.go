@@ -139,6 +139,7 @@ func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middlewa
 		Log:        c.log,
 		Redact:     c.log.RedactJSON,
 		RedactText: c.log.RedactString,
+		KeepWhole:  c.log.KeepWhole,
 		Logf:       logf,
 		Protect:    c.protect,
 	}
@@ -200,6 +201,15 @@ func (l *lazyLog) RedactString(s string) string {
 		return (&store.Redactor{}).RedactString(s)
 	}
 	return l.log.Redactor().RedactString(s)
+}
+
+// KeepWhole moves a cut in text to the left of any keyring value it would split (see
+// store.Redactor.KeepWhole). Without a log there are no keyring values to keep whole.
+func (l *lazyLog) KeepWhole(text string, cut int) int {
+	if l.Err() != nil {
+		return cut
+	}
+	return l.log.Redactor().KeepWhole(text, cut)
 }
 
 // Close closes the log once it is open.

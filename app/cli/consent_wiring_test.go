@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/airlock-mcp/airlock/consent/policy"
+	"github.com/airlock-mcp/airlock/store"
 )
 
-// The guards a proxy runs get the self-protection and the live policy: without this
-// wiring both features would exist only in their packages' tests.
-func TestConsentWiresProtectionAndLivePolicy(t *testing.T) {
+// The guards a proxy runs get the self-protection, the keyring-aware cuts and the live
+// policy: without this wiring these features would exist only in their packages' tests.
+func TestConsentWiresGuards(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("AIRLOCK_HOME", home)
 	userHome := t.TempDir()
@@ -42,6 +43,18 @@ func TestConsentWiresProtectionAndLivePolicy(t *testing.T) {
 		if g.Protect.In(json.RawMessage(args)) == "" {
 			t.Errorf("%s is not protected", args)
 		}
+	}
+	// A cut in a large argument's summary keeps keyring values whole, with the
+	// log's current Redactor.
+	if g.KeepWhole == nil {
+		t.Fatal("the guard's summaries do not keep keyring values whole")
+	}
+	if err := c.log.Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.log.log.SetRedactor(&store.Redactor{Known: []string{"open sesame now"}})
+	if got := g.KeepWhole("say open sesame now", 10); got != 4 {
+		t.Errorf("KeepWhole inside a keyring value = %d, want 4", got)
 	}
 	if g.Live == nil || c.launches.Live == nil {
 		t.Fatal("the guard or the launcher does not follow policy.toml")

@@ -53,6 +53,10 @@ type Guard struct {
 	Redact func(json.RawMessage) json.RawMessage
 	// RedactText redacts free text (an elicitation's URL).
 	RedactText func(string) string
+	// KeepWhole moves a cut in text that is to be redacted to the left of any known
+	// secret value the cut would split (see store.Redactor.KeepWhole); nil leaves cuts
+	// where they are.
+	KeepWhole func(text string, cut int) int
 	// Protect names Airlock's own files and the IDEs' MCP settings: a call whose
 	// arguments name one always asks a person (see Protection). Nil protects nothing.
 	Protect *Protection
@@ -334,7 +338,7 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 			req.Arguments = g.Redact(call.Arguments)
 		}
 	default:
-		sum, ok := summarizeArgs(call.Arguments)
+		sum, ok := summarizeArgs(call.Arguments, g.KeepWhole)
 		req.Arguments = g.truncatedArgs(sum, ok, len(call.Arguments))
 	}
 	return req
@@ -452,7 +456,7 @@ func (g *Guard) recordLaterBy(s *proxy.Session, call *proxy.ToolCall, a risk.Ass
 	light := &proxy.ToolCall{Name: call.Name, Arguments: call.Arguments, Meta: call.Meta}
 	var big *bigArgs
 	if len(call.Arguments) > logArgsMax {
-		big = newBigArgs(call.Arguments)
+		big = newBigArgs(call.Arguments, g.KeepWhole)
 		light.Arguments = nil
 	}
 	g.pending.Add(1)
@@ -490,11 +494,11 @@ type bigArgs struct {
 	done    chan struct{}
 }
 
-func newBigArgs(args json.RawMessage) *bigArgs {
+func newBigArgs(args json.RawMessage, keep func(string, int) int) *bigArgs {
 	b := &bigArgs{size: len(args), done: make(chan struct{})}
 	go func() {
 		b.hash = rawHash(args)
-		b.summary, b.ok = summarizeArgs(args)
+		b.summary, b.ok = summarizeArgs(args, keep)
 		close(b.done)
 	}()
 	return b

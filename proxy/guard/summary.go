@@ -2,7 +2,7 @@ package guard
 
 import (
 	"strconv"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/airlock-mcp/airlock/store/jsontext"
 )
@@ -20,12 +20,14 @@ const (
 // is counted. A person reading the log sees that a call wrote path P with content C…, where
 // the first 4 KiB of the text would show only the content.
 //
-// A string is cut only where white space is (see safeCut): a run without any, such as a
+// A string is cut only where white space is (see textCut): a run without any, such as a
 // token, a password or a base64 blob, is kept or dropped whole, so the redactor, which
-// recognises secrets whole, is never handed a fragment of one that it cannot recognise. The result is still to be redacted. ok is false when args
+// recognises secrets whole, is never handed a fragment of one that it cannot recognise;
+// keep (the redactor's KeepWhole) does the same for known secret values with spaces in
+// them, such as a passphrase. The result is still to be redacted. ok is false when args
 // is not valid JSON.
-func summarizeArgs(args []byte) (out []byte, ok bool) {
-	s := summarizer{in: args, out: make([]byte, 0, 512)}
+func summarizeArgs(args []byte, keep func(text string, cut int) int) (out []byte, ok bool) {
+	s := summarizer{in: args, out: make([]byte, 0, 512), keep: keep}
 	if !s.value(0) {
 		return nil, false
 	}
@@ -40,6 +42,8 @@ type summarizer struct {
 	i    int
 	out  []byte
 	full bool // the summary has reached summaryMax: containers skip the rest
+	// keep, if set, moves a cut in text to the left of any known secret it would split.
+	keep func(text string, cut int) int
 }
 
 func (s *summarizer) value(depth int) bool {
@@ -184,43 +188,88 @@ func (s *summarizer) str() bool {
 		s.out = append(s.out, s.in[start:end]...)
 		return true
 	}
-	cut := safeCut(body, summaryStrMax)
-	s.out = append(append(s.out, '"'), body[:cut]...)
-	s.out = append(s.out, "… ["+strconv.Itoa(len(body))+" bytes]\""...)
+	// Decode the start of the string: the cut and the check for secrets it would split are
+	// made on the text the redactor will see, however the client spelled it in JSON.
+	k := 0
+	for n := 0; k < len(body) && n < summaryStrMax+keepWindow; n++ {
+		switch {
+		case body[k] != '\\':
+			k++
+		case k+1 < len(body) && body[k+1] == 'u':
+			k += 6
+		default:
+			k += 2
+		}
+	}
+	k = min(k, len(body))
+	tok := append(append(append(make([]byte, 0, k+2), '"'), body[:k]...), '"')
+	text, ok := jsontext.Unquote(tok)
+	if !ok { // not a string on its own (the input was not valid JSON): keep nothing of it
+		text = ""
+	}
+	whole := k == len(body)
+	cut := textCut(text, summaryStrMax, whole)
+	if s.keep != nil {
+		for {
+			c := s.keep(text, cut)
+			if c == cut {
+				break
+			}
+			cut = textCut(text[:c], summaryStrMax, true)
+		}
+	}
+	s.out = jsontext.AppendString(s.out, text[:cut])
+	if whole && cut == len(text) {
+		return true // shorter once decoded
+	}
+	s.out = append(s.out[:len(s.out)-1], "… ["+strconv.Itoa(len(body))+" bytes]\""...)
 	return true
 }
 
-// safeCut returns where to cut the JSON string body b (without its quotes) to keep at
-// most max bytes: after a space or an escaped white-space character (\n, \t, \r, \b,
-// \f), never inside a run of anything else. A secret (a token, a base64 key, a password
-// such as P@ss!w0rd) is a run of that kind, so the cut keeps it whole, for the redactor
-// to recognise, or drops it whole; a run longer than max is dropped whole.
-func safeCut(b []byte, max int) int {
-	k, lastGap, gapAtEnd := 0, 0, false
-	for k < len(b) {
-		n, gap := 1, b[k] == ' '
-		if b[k] == '\\' {
-			n = 2
-			if k+1 < len(b) {
-				switch b[k+1] {
-				case 'u':
-					n = 6
-				case 'n', 't', 'r', 'b', 'f':
-					gap = true
-				}
+// keepWindow is how much decoded text past summaryStrMax str gives keep to look at; a
+// known secret running past the window's end is treated as running past the cut.
+const keepWindow = 512
+
+// textCut returns where to cut text, the start of a string that goes on after it unless
+// whole, so that the kept part, written as a JSON string, takes at most max bytes: after or
+// before white space (space, \n, \t, \r, \b, \f), never inside a run of anything else.
+// A secret (a token, a base64 key, a password such as P@ss!w0rd) is such a run, so the
+// cut keeps it whole, for the redactor to recognise, or drops it whole; a run longer than
+// max is dropped whole. Cuts next to white space never split a UTF-8 sequence.
+func textCut(text string, max int, whole bool) int {
+	k, size, lastGap := 0, 0, 0
+	for k < len(text) {
+		c := text[k]
+		n, w := 1, 1 // bytes in text, bytes written
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			w = 2
+		case c < 0x20:
+			w = 6
+		case c >= utf8.RuneSelf:
+			r, rn := utf8.DecodeRuneInString(text[k:])
+			n, w = rn, rn
+			if r == utf8.RuneError && rn == 1 || r == '\u2028' || r == '\u2029' {
+				w = 6
 			}
 		}
-		if k+n > max {
+		if size+w > max {
 			break
 		}
-		k += n
-		gapAtEnd = gap
-		if gap {
-			lastGap = k
+		if isGap(c) {
+			lastGap = k // before it
+		}
+		k, size = k+n, size+w
+		if isGap(c) {
+			lastGap = k // after it
 		}
 	}
-	if k == len(b) || gapAtEnd || b[k] == ' ' || b[k] == '\\' && k+1 < len(b) && strings.IndexByte("ntrbf", b[k+1]) >= 0 {
-		return k // the cut falls between runs
+	if k == len(text) && whole || k < len(text) && isGap(text[k]) {
+		return k
 	}
 	return lastGap
+}
+
+func isGap(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f'
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/airlock-mcp/airlock/store"
 )
 
 // summaryBound is the most a summary can hold: the budget, plus the value that crossed
@@ -36,8 +38,12 @@ func TestSummarizeArgs(t *testing.T) {
 		{name: "a blob keeps nothing", in: `["` + strings.Repeat("x", 5000) + `"]`, want: `["… [5000 bytes]"]`},
 		{name: "not inside an escape", in: `["` + strings.Repeat(`\n`, 150) + `"]`,
 			want: `["` + strings.Repeat(`\n`, 100) + `… [300 bytes]"]`},
-		{name: "a run without white space is dropped whole", in: `["` + strings.Repeat(`a\u00e9`, 50) + `"]`,
-			want: `["… [350 bytes]"]`},
+		{name: "a run without white space is dropped whole", in: `["` + strings.Repeat(`a\u00e9`, 100) + `"]`,
+			want: `["… [700 bytes]"]`},
+		{name: "shorter once decoded is kept whole", in: `["` + strings.Repeat(`a\u00e9`, 50) + `"]`,
+			want: `["` + strings.Repeat(`aé`, 50) + `"]`},
+		{name: "cut by the text, however it is spelled", in: `["` + strings.Repeat(`lorem\u0020`, 40) + `"]`,
+			want: `["` + strings.Repeat(`lorem `, 33) + `… [440 bytes]"]`},
 		{name: "a password across the cut is dropped whole",
 			in:  `{"cmd":"` + words[:185] + `mysql -pP@ss!w0rd#2024 -e 'select 1'"}`,
 			has: []string{words[:185] + `mysql … [`}, not: []string{"P@ss", "w0rd", "2024"}},
@@ -51,7 +57,7 @@ func TestSummarizeArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := summarizeArgs([]byte(tt.in))
+			got, ok := summarizeArgs([]byte(tt.in), nil)
 			if !ok || !json.Valid(got) || !utf8.Valid(got) {
 				t.Fatalf("summarizeArgs(%.80q) = %s, %v: want valid JSON", tt.in, got, ok)
 			}
@@ -72,6 +78,40 @@ func TestSummarizeArgs(t *testing.T) {
 	}
 }
 
+// A keyring value with spaces in it that a cut would split goes wholly to the far side of
+// the cut, however the arguments spell it, so redaction afterwards leaves none of it.
+func TestSummarizeArgsKeepsKnownWhole(t *testing.T) {
+	pass := "correct horse battery staple"
+	long := strings.TrimSpace(strings.Repeat("quiet river stone ", 40)) // runs past the window
+	r := &store.Redactor{Known: []string{pass, long}}
+	words := strings.Repeat("lorem ipsum ", 20)
+	for _, tt := range []struct{ name, secret, in string }{
+		{"plain", pass, `{"cmd":"` + words[:180] + pass + ` and more text after it"}`},
+		{"escaped", pass, `{"cmd":"` + words[:180] + strings.ReplaceAll(pass, " ", `\u0020`) + ` and more text after it"}`},
+		{"more white space after", pass, `{"cmd":"` + words[:180] + pass + strings.Repeat(" x", 400) + `"}`},
+		{"longer than the window", long, `{"cmd":"` + words[:150] + long + ` tail"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := summarizeArgs([]byte(tt.in), r.KeepWhole)
+			if !ok || !json.Valid(got) {
+				t.Fatalf("summary %s, %v: want valid JSON", got, ok)
+			}
+			red := string(r.RedactJSON(got))
+			for _, w := range strings.Fields(tt.secret) {
+				if strings.Contains(red, w) {
+					t.Errorf("redacted summary %s\nholds %q", red, w)
+				}
+			}
+			if !strings.Contains(red, words[:120]) {
+				t.Errorf("redacted summary %s\nlost the text before the secret", red)
+			}
+			if without, _ := summarizeArgs([]byte(tt.in), nil); bytes.Equal(without, got) {
+				t.Errorf("summary %s is the same without KeepWhole: the test shows nothing", got)
+			}
+		})
+	}
+}
+
 // A summary past its budget keeps the members it reached and counts the rest.
 func TestSummarizeArgsBudget(t *testing.T) {
 	var b strings.Builder
@@ -81,7 +121,7 @@ func TestSummarizeArgsBudget(t *testing.T) {
 	}
 	b.WriteString(`"last":"gone"}`)
 	in := b.String()
-	got, ok := summarizeArgs([]byte(in))
+	got, ok := summarizeArgs([]byte(in), nil)
 	if !ok || !json.Valid(got) {
 		t.Fatalf("summary %s, %v: want valid JSON", got, ok)
 	}
@@ -102,7 +142,7 @@ func TestSummarizeArgsBudget(t *testing.T) {
 
 func TestSummarizeArgsInvalid(t *testing.T) {
 	for _, in := range []string{``, `{`, `{"a":}`, `{"a" 1}`, `["a" "b"]`, `"abc`, `{"a":1} x`, "[\"\x01\"]", `}`} {
-		if got, ok := summarizeArgs([]byte(in)); ok {
+		if got, ok := summarizeArgs([]byte(in), nil); ok {
 			t.Errorf("summarizeArgs(%q) = %s, ok; want not ok", in, got)
 		}
 	}
@@ -115,8 +155,13 @@ func FuzzSummarizeArgs(f *testing.F) {
 		`{"k":[` + strings.Repeat(`"lorem ipsum dolor",`, 200) + `0]}`, strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30)} {
 		f.Add([]byte(s))
 	}
+	r := &store.Redactor{Known: []string{"lorem ipsum dolor", "ab\"c", "ሴ a"}}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, ok := summarizeArgs(in)
+		keep := r.KeepWhole
+		if len(in)%2 == 0 {
+			keep = nil
+		}
+		got, ok := summarizeArgs(in, keep)
 		if !json.Valid(in) {
 			return // arguments reach the summary only from a parsed message
 		}
