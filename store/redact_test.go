@@ -231,7 +231,7 @@ func TestKeepWhole(t *testing.T) {
 		{0, 0}, {4, 4}, // before the value
 		{5, 4}, {9, 4}, {14, 4}, // inside it
 		{15, 15}, {16, 16}, // after it
-		{25, 20},           // inside its query-escaped form
+		{25, 20}, // inside its query-escaped form
 		{len(text), len(text)},
 	}
 	for _, tt := range tests {
