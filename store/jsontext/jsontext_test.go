@@ -2,6 +2,7 @@ package jsontext
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,14 @@ func FuzzSkipPlain(f *testing.F) {
 		long + long, long + "\"" + long, long[:33] + "\\", long[:31] + "\x1f" + long, long + long[:7] + "\x00"} {
 		f.Add([]byte(s), 0)
 	}
+	// Long runs: the windows grow to 4 KiB; a special byte in each of them, at their edges.
+	run := strings.Repeat("ab+/", 3000)
+	for _, at := range []int{31, 32, 95, 96, 224, 4000, 8159, 8160, 11999} {
+		for _, c := range []string{"\"", "\\", "\x01"} {
+			f.Add([]byte(run[:at]+c+run[at:]), 0)
+		}
+	}
+	f.Add([]byte(run), 5)
 	f.Fuzz(func(t *testing.T, b []byte, i int) {
 		if i < 0 || i > len(b) {
 			return
