@@ -338,15 +338,24 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, st 
 		case m := <-st.out:
 			final := m.Kind == jsonrpc.KindResponse
 			if !started && (final || !sse) {
-				// An answer with nothing before it goes out as plain JSON (the client
-				// accepts both): one write with a length, instead of an event stream and
-				// its end in two. A JSON-only client gets only the answer.
+				// An answer with nothing before it goes out whole, with its length: one
+				// write instead of an open event stream and its end in two. A client that
+				// accepts an event stream gets it as a stream of one event (as the server
+				// itself would send it), a JSON-only client as plain JSON; the latter gets
+				// only the answer.
 				if !final {
 					continue
 				}
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Content-Length", strconv.Itoa(len(m.Raw)))
-				w.Write(m.Raw)
+				if sse {
+					w.Header().Set("Content-Type", "text/event-stream")
+					w.Header().Set("Cache-Control", "no-cache")
+					w.Header().Set("Content-Length", strconv.Itoa(eventLen(m.Raw)))
+					writeEvent(w, m.Raw)
+				} else {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Length", strconv.Itoa(len(m.Raw)))
+					w.Write(m.Raw)
+				}
 				ss.conn.release(st)
 				return
 			}
@@ -418,9 +427,15 @@ func bodyWeight(r *http.Request, max int) int64 {
 // a larger one is written in place, in three writes, rather than copied.
 const eventCopyMax = 32 << 10
 
+// The framing of one event. JSON text from the relay never contains a raw newline, so one
+// data line suffices.
+const eventPrefix, eventSuffix = "event: message\ndata: ", "\n\n"
+
+// eventLen is the length of the event writeEvent writes for data.
+func eventLen(data []byte) int { return len(eventPrefix) + len(data) + len(eventSuffix) }
+
 func writeEvent(w io.Writer, data []byte) {
-	// JSON text from the relay never contains a raw newline, so one data line suffices.
-	const prefix, suffix = "event: message\ndata: ", "\n\n"
+	const prefix, suffix = eventPrefix, eventSuffix
 	if len(data) > eventCopyMax {
 		io.WriteString(w, prefix)
 		w.Write(data)

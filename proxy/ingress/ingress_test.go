@@ -170,13 +170,22 @@ func TestStatefulSession(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		t.Errorf("a call with progress before its answer came as %q, want an event stream", ct)
 	}
-	// An answer with nothing before it comes as one JSON object with its length.
+	// An answer with nothing before it comes whole, with its length: as a stream of one
+	// event to a client that accepts a stream, as one JSON object to a JSON-only client.
 	r = post(t, hs, h, `{"jsonrpc":"2.0","id":"c2","method":"tools/call","params":{"name":"x","arguments":{"a":2}}}`)
-	if ct := r.header.Get("Content-Type"); ct != "application/json" || len(r.messages) != 1 || r.messages[0]["id"] != "c2" {
-		t.Errorf("plain answer: Content-Type %q, messages %v", ct, r.messages)
+	if ct := r.header.Get("Content-Type"); ct != "text/event-stream" || len(r.messages) != 1 || r.messages[0]["id"] != "c2" {
+		t.Errorf("answer alone: Content-Type %q, messages %v", ct, r.messages)
 	}
 	if r.header.Get("Content-Length") == "" {
-		t.Error("plain answer without Content-Length")
+		t.Error("answer alone without Content-Length")
+	}
+	jsonOnly := map[string]string{"Mcp-Session-Id": sid, "Accept": "application/json"}
+	r = post(t, hs, jsonOnly, `{"jsonrpc":"2.0","id":"c3","method":"tools/call","params":{"name":"x","arguments":{"a":3},"_meta":{"progressToken":"p3"}}}`)
+	if ct := r.header.Get("Content-Type"); ct != "application/json" || len(r.messages) != 1 || r.messages[0]["id"] != "c3" {
+		t.Errorf("JSON-only client: Content-Type %q, messages %v (want only the answer)", ct, r.messages)
+	}
+	if r.header.Get("Content-Length") == "" {
+		t.Error("JSON answer without Content-Length")
 	}
 	// A malformed body gets a JSON-RPC parse error, and the session goes on.
 	if r := post(t, hs, h, `{"jsonrpc":`); r.status != http.StatusBadRequest || r.messages[0]["error"] == nil {
