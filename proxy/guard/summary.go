@@ -2,6 +2,7 @@ package guard
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/airlock-mcp/airlock/store/jsontext"
@@ -9,9 +10,11 @@ import (
 
 // How much of arguments too large to log whole (over logArgsMax) the log keeps.
 const (
-	summaryStrMax = 200  // bytes of one string or number
-	summaryMax    = 2048 // bytes of the whole summary, give or take one value
-	summaryDepth  = 16   // nesting below this is left out
+	summaryStrMax   = 200  // bytes of one string or number
+	summaryMax      = 2048 // bytes of the whole summary, give or take one value
+	summaryInnerMax = 400  // bytes of the summary of JSON held in a string, give or take one value
+	summaryDepth    = 16   // nesting below this is left out
+	summaryNest     = 2    // levels summarised as JSON: the arguments, and JSON held in their strings
 )
 
 // summarizeArgs returns a shortened copy of args, a JSON value: every member name and the start
@@ -27,7 +30,7 @@ const (
 // them, such as a passphrase. The result is still to be redacted. ok is false when args
 // is not valid JSON.
 func summarizeArgs(args []byte, keep func(text string, cut int) int) (out []byte, ok bool) {
-	s := summarizer{in: args, out: make([]byte, 0, 512), keep: keep}
+	s := summarizer{in: args, out: make([]byte, 0, 512), keep: keep, max: summaryMax}
 	if !s.value(0) {
 		return nil, false
 	}
@@ -41,7 +44,9 @@ type summarizer struct {
 	in   []byte
 	i    int
 	out  []byte
-	full bool // the summary has reached summaryMax: containers skip the rest
+	max  int  // the budget: summaryMax, or summaryInnerMax for JSON held in a string
+	nest int  // how many strings holding JSON this summary is inside
+	full bool // the summary has reached max: containers skip the rest
 	// keep, if set, moves a cut in text to the left of any known secret it would split.
 	keep func(text string, cut int) int
 }
@@ -127,7 +132,7 @@ func (s *summarizer) container(depth int, closer byte) bool {
 		if !s.value(depth + 1) {
 			return false
 		}
-		if len(s.out) >= summaryMax {
+		if len(s.out) >= s.max {
 			s.full = true
 		}
 	}
@@ -206,6 +211,18 @@ func (s *summarizer) str() bool {
 	text, ok := jsontext.Unquote(tok)
 	if !ok { // not a string on its own (the input was not valid JSON): keep nothing of it
 		text = ""
+	}
+	// A string that holds JSON (a request body, a config) is summarised as JSON, so that
+	// the redactor can still see which values sit under secret-named fields (a cookie, a
+	// password with spaces): cut as text, the JSON would be broken and redacted as text.
+	if t := strings.TrimLeft(text, " \t\n\r"); s.nest+1 < summaryNest && t != "" && (t[0] == '{' || t[0] == '[') {
+		if full, ok := jsontext.Unquote(s.in[start:end]); ok {
+			in := summarizer{in: []byte(full), out: make([]byte, 0, 256), keep: s.keep, max: summaryInnerMax, nest: s.nest + 1}
+			if in.value(0) && jsontext.SkipSpace(in.in, in.i) == len(in.in) {
+				s.out = jsontext.AppendString(s.out, string(in.out))
+				return true
+			}
+		}
 	}
 	whole := k == len(body)
 	cut := textCut(text, summaryStrMax, whole)

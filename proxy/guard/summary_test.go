@@ -13,7 +13,9 @@ import (
 
 // summaryBound is the most a summary can hold: the budget, plus the value that crossed
 // it, plus a closer and a count of what was left out at each level.
-const summaryBound = summaryMax + summaryStrMax + 64 + (summaryDepth+1)*48
+// A value may be JSON held in a string, summarised within its own budget and escaped
+// (which at most doubles it).
+const summaryBound = summaryMax + 2*(summaryInnerMax+summaryStrMax+64+(summaryDepth+1)*48) + 64 + (summaryDepth+1)*48
 
 func TestSummarizeArgs(t *testing.T) {
 	words := strings.Repeat("lorem ipsum ", 100)
@@ -112,6 +114,41 @@ func TestSummarizeArgsKeepsKnownWhole(t *testing.T) {
 	}
 }
 
+// JSON held in a long string is summarised as JSON, so the redactor still finds the values
+// of secret-named fields in it; cut as text, a cookie or a password with spaces would stay.
+func TestSummarizeArgsJSONInString(t *testing.T) {
+	inner := `{"url":"https://api.example.com/v1/items","headers":{"Cookie":"sid=Q2x1ZTI4MTk; theme=dark","X-Trace":"abc"},` +
+		`"auth":{"password":"correct horse battery staple"},"body":"` + strings.Repeat("lorem ipsum ", 60) + `"}`
+	in, _ := json.Marshal(map[string]any{"request": inner, "note": "n"})
+	got, ok := summarizeArgs(in, nil)
+	if !ok || !json.Valid(got) {
+		t.Fatalf("summary %s, %v: want valid JSON", got, ok)
+	}
+	var outer map[string]string
+	if err := json.Unmarshal(got, &outer); err != nil {
+		t.Fatalf("summary %s: %v", got, err)
+	}
+	if !json.Valid([]byte(outer["request"])) || !strings.Contains(outer["request"], `"X-Trace":"abc"`) || outer["note"] != "n" {
+		t.Errorf("summary %s: want the request summarised as JSON, and the note", got)
+	}
+	red := string((&store.Redactor{}).RedactJSON(got))
+	for _, secret := range []string{"Q2x1ZTI4MTk", "horse", "battery"} {
+		if strings.Contains(red, secret) {
+			t.Errorf("redacted summary %s\nholds %q", red, secret)
+		}
+	}
+	// JSON in a string in JSON in a string is cut as text (and its summary stays small).
+	deeper, _ := json.Marshal(map[string]any{"a": string(in)})
+	if got, ok := summarizeArgs(deeper, nil); !ok || len(got) > summaryBound {
+		t.Errorf("nested summary: %d bytes, %v", len(got), ok)
+	}
+	// A string that only looks like JSON is cut as text.
+	broken := `{"s":"{` + strings.Repeat("lorem ipsum ", 40) + `"}`
+	if got, _ := summarizeArgs([]byte(broken), nil); !strings.Contains(string(got), `… [481 bytes]`) {
+		t.Errorf("summary of text that is not JSON: %s", got)
+	}
+}
+
 // A summary past its budget keeps the members it reached and counts the rest.
 func TestSummarizeArgsBudget(t *testing.T) {
 	var b strings.Builder
@@ -152,7 +189,8 @@ func TestSummarizeArgsInvalid(t *testing.T) {
 // arguments come out as compact copies of themselves.
 func FuzzSummarizeArgs(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, `[1,[2,[3]]]`, `"x"`, `{"s":"` + strings.Repeat(`ab\"c\u1234 `, 40) + `"}`,
-		`{"k":[` + strings.Repeat(`"lorem ipsum dolor",`, 200) + `0]}`, strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30)} {
+		`{"k":[` + strings.Repeat(`"lorem ipsum dolor",`, 200) + `0]}`, strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30),
+		`{"j":"{\"a\":[` + strings.Repeat(`\"lorem ipsum dolor\",`, 40) + `0]}"}`} {
 		f.Add([]byte(s))
 	}
 	r := &store.Redactor{Known: []string{"lorem ipsum dolor", "ab\"c", "ሴ a"}}
