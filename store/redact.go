@@ -79,15 +79,16 @@ func (r *Redactor) init() {
 	})
 }
 
-// KeepWhole returns the largest cut c <= at in text such that no known value (in any
-// form RedactString replaces) occurs in text starting before c and ending after it. A
-// value that text ends inside of counts as going on past the end. Text cut there and then
-// redacted keeps no part of a known value: one the cut would split, such as a keyring
+// KeepWhole returns the largest cut c <= at in text, the start of something longer, such
+// that no known value (in any form RedactString replaces) occurs in text starting before c
+// and ending after it; one that text ends inside of counts as going on past the end (so
+// at == len(text) moves back when text ends with the start of one). Text cut there and
+// then redacted keeps no part of a known value: one the cut would split, such as a keyring
 // passphrase with spaces in it, goes wholly to the far side. at is returned unchanged
 // when it splits nothing.
 func (r *Redactor) KeepWhole(text string, at int) int {
 	r.init()
-	if at <= 0 || at >= len(text) {
+	if at <= 0 || at > len(text) {
 		return at
 	}
 	for moved := true; moved && at > 0; {

@@ -243,6 +243,9 @@ func TestKeepWhole(t *testing.T) {
 	if got := r.KeepWhole("say open ses", 10); got != 4 {
 		t.Errorf("KeepWhole at a cut before the end of a value the text ends in = %d, want 4", got)
 	}
+	if got := r.KeepWhole("say open ses", 12); got != 4 {
+		t.Errorf("KeepWhole at the end of text that ends inside a value = %d, want 4", got)
+	}
 	// Values too short to be redacted ("xyz") are not kept whole either.
 	if got := r.KeepWhole("wxyz", 2); got != 2 {
 		t.Errorf("KeepWhole(wxyz, 2) = %d, want 2", got)

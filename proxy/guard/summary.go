@@ -226,7 +226,7 @@ func (s *summarizer) str() bool {
 	}
 	whole := k == len(body)
 	cut := textCut(text, summaryStrMax, whole)
-	if s.keep != nil {
+	if s.keep != nil && (cut < len(text) || !whole) {
 		for {
 			c := s.keep(text, cut)
 			if c == cut {
