@@ -161,7 +161,15 @@ func (r *Redactor) RedactString(s string) string {
 // secretAssignAt is it anchored, run only where a keyword starts (found by a plain search
 // of the ASCII-lowered text), which keeps large texts cheap: unanchored, Go's regexp walks
 // every position of a 4 KiB text with a case-folded alternation, about 1.5 ms.
-const secretAssignExpr = `((?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;{}\[\]][^\s"'&,;{}\[\]]*`
+//
+// A quoted value is redacted to its closing quote on the same line, white space and all
+// (PASSWORD="correct horse battery staple"); an unquoted one, or one whose quote does not
+// close, up to white space or punctuation that ends a value.
+const secretAssignExpr = `((?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)["']?\s*[=:]\s*)` +
+	`(?:(")[^"\n]*(")|(')[^'\n]*(')|(["']?)[^\s"'&,;{}\[\]][^\s"'&,;{}\[\]]*)`
+
+// secretAssignRepl keeps the name, the separator and any quotes.
+const secretAssignRepl = "${1}${2}${4}${6}" + secretRepl + "${3}${5}"
 
 var (
 	secretAssignRE = regexp.MustCompile(`(?i)` + secretAssignExpr)
@@ -172,6 +180,16 @@ var (
 
 const secretRepl = "[REDACTED:secret]"
 
+// appendGroups writes the submatches (groups) of s (as FindStringSubmatchIndex gives them in
+// m) that took part in the match.
+func appendGroups(b *strings.Builder, s string, m []int, groups ...int) {
+	for _, g := range groups {
+		if m[2*g] >= 0 {
+			b.WriteString(s[m[2*g]:m[2*g+1]])
+		}
+	}
+}
+
 func redactAssignments(s string) string {
 	if !strings.ContainsAny(s, "=:") {
 		return s
@@ -179,7 +197,7 @@ func redactAssignments(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			// Unicode case folding (the Kelvin sign is a k): the general path.
-			return secretAssignRE.ReplaceAllString(s, "${1}"+secretRepl)
+			return secretAssignRE.ReplaceAllString(s, secretAssignRepl)
 		}
 	}
 	low := strings.ToLower(s) // ASCII only: same length, same offsets
@@ -213,8 +231,9 @@ func redactAssignments(s string) string {
 			continue
 		}
 		b.WriteString(s[last:j])
-		b.WriteString(s[j+m[2] : j+m[3]])
+		appendGroups(&b, s[j:], m, 1, 2, 4, 6)
 		b.WriteString(secretRepl)
+		appendGroups(&b, s[j:], m, 3, 5)
 		last = j + m[1]
 		i = last
 	}

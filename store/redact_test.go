@@ -43,6 +43,12 @@ func TestRedactString(t *testing.T) {
 		{"env assignment", "GITHUB_TOKEN=abc123 npx server", "GITHUB_TOKEN=[REDACTED:secret] npx server"},
 		{"flag", "--db-password=hunter22 --verbose", "--db-password=[REDACTED:secret] --verbose"},
 		{"query string", "https://x.test/cb?code=1&access_token=zzz9&x=1", "https://x.test/cb?code=1&access_token=[REDACTED:secret]&x=1"},
+		{"quoted value with spaces", `PASSWORD="correct horse battery staple" make`, `PASSWORD="[REDACTED:secret]" make`},
+		{"single-quoted value with spaces", `mysql --password='two words' -e q`, `mysql --password='[REDACTED:secret]' -e q`},
+		{"quoted value in JSON text", `{"api_key": "a b c", "n": 1}`, `{"api_key": "[REDACTED:secret]", "n": 1}`},
+		{"quote that does not close", `token: "abc def`, `token: "[REDACTED:secret] def`},
+		{"quoted value ends at the line", "secret='abc\nnext' x", "secret='[REDACTED:secret]\nnext' x"},
+		{"non-ASCII text, quoted value", `clé passphrase = "un deux trois"`, `clé passphrase = "[REDACTED:secret]"`},
 		{"known value", "echo " + known + "!", "echo [REDACTED:keyring]!"},
 		{"known value json escaped", `{"v":"p\"q\\r-secret-with-quote"}`, `{"v":"[REDACTED:keyring]"}`},
 		{"short known ignored", "abc abc", "abc abc"},
@@ -209,11 +215,12 @@ func FuzzRedactAssignments(f *testing.F) {
 		"mytoken=abc&secret=def;x", "tokenizer=fast", "PRIVATE-KEY: xyz", "pass", "passwd:  'q'",
 		"access_key=A token=B secret=C", "a=1 b:2", "apikey=\"v\" apiKey:w api-key = z",
 		"tokentoken=1", "secret==x", "Tokens: many", "password=\u212a",
+		`password="a b" x`, "secret='a b", "token: \"x\ny\"", `api_key='' k`, `PASS_WORD="x"`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		want := secretAssignRE.ReplaceAllString(s, "${1}"+secretRepl)
+		want := secretAssignRE.ReplaceAllString(s, secretAssignRepl)
 		if got := redactAssignments(s); got != want {
 			t.Fatalf("%q:\n got %q\nwant %q", s, got, want)
 		}
