@@ -133,7 +133,7 @@ func (j *jsonRedactor) str() (s string, raw []byte, ok bool) {
 // if any, is raw).
 func (j *jsonRedactor) emitString(s string, raw []byte, nest int) {
 	if nest < maxNest {
-		if t := strings.TrimSpace(s); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
+		if t, ok := jsontext.HeldJSON(s); ok {
 			if inner, ok := j.r.redactJSON([]byte(t), nest+1); ok {
 				j.out = jsontext.AppendString(j.out, string(inner))
 				return

@@ -2,7 +2,6 @@ package guard
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/airlock-mcp/airlock/store/jsontext"
@@ -215,9 +214,10 @@ func (s *summarizer) str() bool {
 	// A string that holds JSON (a request body, a config) is summarised as JSON, so that
 	// the redactor can still see which values sit under secret-named fields (a cookie, a
 	// password with spaces): cut as text, the JSON would be broken and redacted as text.
-	if t := strings.TrimLeft(text, " \t\n\r"); s.nest+1 < summaryNest && t != "" && (t[0] == '{' || t[0] == '[') {
+	if _, held := jsontext.HeldJSON(text); held && s.nest+1 < summaryNest {
 		if full, ok := jsontext.Unquote(s.in[start:end]); ok {
-			in := summarizer{in: []byte(full), out: make([]byte, 0, 256), keep: s.keep, max: summaryInnerMax, nest: s.nest + 1}
+			t, _ := jsontext.HeldJSON(full)
+			in := summarizer{in: []byte(t), out: make([]byte, 0, 256), keep: s.keep, max: summaryInnerMax, nest: s.nest + 1}
 			if in.value(0) && jsontext.SkipSpace(in.in, in.i) == len(in.in) {
 				s.out = jsontext.AppendString(s.out, string(in.out))
 				return true

@@ -137,6 +137,12 @@ func TestSummarizeArgsJSONInString(t *testing.T) {
 			t.Errorf("redacted summary %s\nholds %q", red, secret)
 		}
 	}
+	// White space before the JSON, Unicode's included, as the redactor allows it.
+	spaced, _ := json.Marshal(map[string]any{"request": "\u00a0\n " + inner})
+	got, _ = summarizeArgs(spaced, nil)
+	if red := string((&store.Redactor{}).RedactJSON(got)); strings.Contains(red, "Q2x1ZTI4MTk") {
+		t.Errorf("JSON after white space: redacted summary %s holds the cookie", red)
+	}
 	// JSON in a string in JSON in a string is cut as text (and its summary stays small).
 	deeper, _ := json.Marshal(map[string]any{"a": string(in)})
 	if got, ok := summarizeArgs(deeper, nil); !ok || len(got) > summaryBound {

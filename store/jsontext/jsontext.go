@@ -4,6 +4,7 @@ package jsontext
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -382,4 +383,13 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// HeldJSON reports whether s, the value of a JSON string, looks like it holds a JSON
+// object or array, and returns it without the white space around it. Airlock's redactor
+// and the log's summaries of large arguments both go by it, so what one treats as JSON
+// held in a string the other does too.
+func HeldJSON(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	return t, len(t) > 1 && (t[0] == '{' || t[0] == '[')
 }
