@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/airlock-mcp/airlock/store"
 )
@@ -240,19 +241,141 @@ type pattern struct {
 	what  string
 }
 
-func (p pattern) match(t text) bool {
+func (p pattern) match(t *text) bool {
 	return p.hints.in(t) && p.re.MatchString(t.v)
 }
 
-// text is a string being checked: as given, lower-cased, and the set of bytes in the
-// lower-cased form (a hint with a byte the text lacks cannot occur in it, which settles
-// most hints for most strings without a search).
+// text is a string being checked: as given, lower-cased, and the sets of bytes and of
+// byte pairs in the lower-cased form. A hint with a byte or a pair of adjacent bytes that
+// the text lacks cannot occur in it, which settles most hints for most strings without a
+// search: bytes alone do not for long text, where nearly every letter occurs.
 type text struct {
-	v, low string
-	bytes  byteSet
+	v     string
+	low   string // v lower-cased; set by lower
+	lowOK bool
+	bytes byteSet
+	pairs *pairSet // nil for short text, where a search costs less than the set
 }
 
-func newText(v, low string) text { return text{v: v, low: low, bytes: setOf(low)} }
+// pairsFrom is the length from which a text's byte pairs are collected.
+const pairsFrom = 256
+
+// newText returns the text v. low is v lower-cased, or "" to have it made only when a
+// search needs it (v must then be printable ASCII).
+func newText(v, low string) text {
+	t := text{v: v, low: low, lowOK: low != ""}
+	switch {
+	case len(v) >= pairsFrom && t.lowOK:
+		t.pairs = getPairs()
+		t.pairs.addBytes(low)
+		t.bytes = t.pairs.bytes(low[len(low)-1])
+	case len(v) >= pairsFrom:
+		t.pairs = getPairs()
+		t.pairs.addASCIILower(v)
+		t.bytes = t.pairs.bytes(lowerASCII[v[len(v)-1]])
+	case t.lowOK:
+		t.bytes = setOf(low)
+	default:
+		t.lowOK, t.low = true, toLowerASCII(v)
+		t.bytes = setOf(t.low)
+	}
+	return t
+}
+
+// lower returns the text lower-cased.
+func (t *text) lower() string {
+	if !t.lowOK {
+		t.low, t.lowOK = toLowerASCII(t.v), true
+	}
+	return t.low
+}
+
+// release returns the text's pair set for reuse; t must not be used after.
+func (t *text) release() {
+	if t.pairs != nil {
+		pairPool.Put(t.pairs)
+		t.pairs = nil
+	}
+}
+
+// lowerASCII maps each byte to itself, but for A to Z, which map to a to z.
+var lowerASCII = func() (m [256]byte) {
+	for i := range m {
+		m[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			m[i] += 'a' - 'A'
+		}
+	}
+	return m
+}()
+
+// toLowerASCII is strings.ToLower for printable ASCII, eight bytes at a time.
+func toLowerASCII(s string) string {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	b := make([]byte, len(s))
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := load64(s, i)
+		// With every byte below 0x80 (printable ASCII), the high bit of a byte of up is
+		// set exactly when the byte is from A to Z (no carries between bytes).
+		up := (v + lsb*(0x80-'A')) &^ (v + lsb*(0x80-'Z'-1)) & msb
+		v |= up >> 2 // 0x80 >> 2 is 0x20, the case bit
+		b[i], b[i+1], b[i+2], b[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		b[i+4], b[i+5], b[i+6], b[i+7] = byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56)
+	}
+	for ; i < len(s); i++ {
+		b[i] = lowerASCII[s[i]]
+	}
+	return string(b)
+}
+
+// pairSet is a set of byte pairs: bit a<<8|b is set when byte a is followed by byte b.
+type pairSet [1 << 10]uint64
+
+var pairPool = sync.Pool{New: func() any { return new(pairSet) }}
+
+func getPairs() *pairSet {
+	p := pairPool.Get().(*pairSet)
+	clear(p[:])
+	return p
+}
+
+func (p *pairSet) add(a, b byte) {
+	k := uint(a)<<8 | uint(b)
+	p[k>>6] |= 1 << (k & 63)
+}
+
+func (p *pairSet) has(k uint16) bool { return p[k>>6]&(1<<(k&63)) != 0 }
+
+// addBytes adds the pairs of s.
+func (p *pairSet) addBytes(s string) {
+	for i := 1; i < len(s); i++ {
+		p.add(s[i-1], s[i])
+	}
+}
+
+// addASCIILower adds the pairs of s lower-cased (s is ASCII).
+func (p *pairSet) addASCIILower(s string) {
+	prev := lowerASCII[s[0]]
+	for i := 1; i < len(s); i++ {
+		c := lowerASCII[s[i]]
+		p.add(prev, c)
+		prev = c
+	}
+}
+
+// bytes returns the set of bytes that begin a pair, with last (the text's last byte).
+func (p *pairSet) bytes(last byte) byteSet {
+	var b byteSet
+	for c := range 256 {
+		row := p[c<<2 : c<<2+4]
+		if row[0]|row[1]|row[2]|row[3] != 0 {
+			b[c>>6] |= 1 << (c & 63)
+		}
+	}
+	b[last>>6] |= 1 << (last & 63)
+	return b
+}
 
 // byteSet is a set of byte values.
 type byteSet [4]uint64
@@ -282,28 +405,48 @@ func (b byteSet) hasAll(m byteSet) bool {
 	return b[0]&m[0] == m[0] && b[1]&m[1] == m[1] && b[2]&m[2] == m[2] && b[3]&m[3] == m[3]
 }
 
-// hintSet is a list of lower-case words, each with its byte set.
+// hintSet is a list of lower-case words, each with its byte set and its byte pairs.
 type hintSet struct {
 	words []string
 	sets  []byteSet
+	pairs [][]uint16
 }
 
 func hints(s string) hintSet {
 	h := hintSet{words: strings.Fields(s)}
 	for _, w := range h.words {
 		h.sets = append(h.sets, setOf(w))
+		var ps []uint16
+		for i := 1; i < len(w); i++ {
+			ps = append(ps, uint16(w[i-1])<<8|uint16(w[i]))
+		}
+		h.pairs = append(h.pairs, ps)
 	}
 	return h
 }
 
 // in reports whether t's lower-cased form contains one of the words.
-func (h hintSet) in(t text) bool {
+func (h hintSet) in(t *text) bool {
 	for i, w := range h.words {
-		if t.bytes.hasAll(h.sets[i]) && strings.Contains(t.low, w) {
+		if t.bytes.hasAll(h.sets[i]) && t.hasPairs(h.pairs[i]) && strings.Contains(t.lower(), w) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPairs reports whether t may hold every pair of ps: always, when its pairs were not
+// collected.
+func (t *text) hasPairs(ps []uint16) bool {
+	if t.pairs == nil {
+		return true
+	}
+	for _, k := range ps {
+		if !t.pairs.has(k) {
+			return false
+		}
+	}
+	return true
 }
 
 var sensitivePaths = []pattern{
@@ -401,11 +544,15 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 		v, _ = stripHidden(v)
 	}
-	low := v
-	if !printable || upper {
+	low := "" // made when a search needs it
+	if !printable {
 		low = strings.ToLower(v)
+	} else if !upper {
+		low = v
 	}
-	tx := newText(v, low)
+	t := newText(v, low)
+	defer t.release()
+	tx := &t
 
 	for i, p := range sensitivePaths {
 		if s.byKind[pathKinds[i]] == nil && p.match(tx) {

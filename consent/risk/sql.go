@@ -102,7 +102,7 @@ var alterObjects = map[string]bool{"TABLE": true, "DATABASE": true, "SCHEMA": tr
 
 // classifySQL reports the most dangerous SQL in s, if s looks like SQL at all
 // (each statement must start with an SQL keyword). kind names the finding.
-func classifySQL(tx text) (kind string, t Tier, what string) {
+func classifySQL(tx *text) (kind string, t Tier, what string) {
 	s := tx.v
 	if !sqlHint.match(tx) {
 		return "", SafeRead, ""

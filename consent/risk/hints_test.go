@@ -1,0 +1,122 @@
+package risk
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// allHints are every hint list the classifier searches with.
+func allHints() []hintSet {
+	hs := []hintSet{moneyHints, sqlHint.hints}
+	for _, p := range sensitivePaths {
+		hs = append(hs, p.hints)
+	}
+	for _, p := range shellPatterns {
+		hs = append(hs, p.hints)
+	}
+	return hs
+}
+
+// naiveIn is what hintSet.in must answer: whether lower contains one of the words.
+func naiveIn(h hintSet, lower string) bool {
+	for _, w := range h.words {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHints builds a text from v as checkString does and compares every hint list's
+// answer with a plain search of the lower-cased text.
+func checkHints(t *testing.T, v string) {
+	t.Helper()
+	printable, upper := asciiTraits(v)
+	low := ""
+	if !printable {
+		low = strings.ToLower(v)
+	} else if !upper {
+		low = v
+	}
+	t0 := newText(v, low)
+	tx := &t0
+	defer tx.release()
+	want := strings.ToLower(v)
+	for _, h := range allHints() {
+		if got := h.in(tx); got != naiveIn(h, want) {
+			t.Fatalf("hints %q in %q: got %v, want %v", h.words, v, got, !got)
+		}
+	}
+	if got := tx.lower(); got != want {
+		t.Fatalf("lower(%q) = %q, want %q", v, got, want)
+	}
+}
+
+// The byte and pair sets only ever skip searches that would find nothing, for short and
+// long text, ASCII or not, with the hint at the start, the end or across the pair
+// filter's threshold.
+func TestHintsAgreeWithSearch(t *testing.T) {
+	long := mixedText(pairsFrom * 4)
+	cases := []string{"", "a", "DROP", "x drop", "Rm -rf /", "pay 5 USD", "€5", "¥", "İstanbul drop",
+		long, strings.ToUpper(long), long + "ChMoD", "mkfs" + long, long[:pairsFrom-1] + "push",
+		long[:pairsFrom-3] + "USDT", strings.Repeat("é", pairsFrom) + "Grant", strings.Repeat("x", pairsFrom) + "\u202e",
+		strings.Repeat("ab", pairsFrom) + "id_rsa", mixedText(16 << 10), mixedText(16<<10) + " .SSH/"}
+	for _, v := range cases {
+		checkHints(t, v)
+	}
+}
+
+func FuzzHints(f *testing.F) {
+	for _, s := range []string{"drop table", "UPDATE x", "€ 5", "a\u202eb", strings.Repeat("Ab", 200) + "Copy"} {
+		f.Add(s, 0)
+	}
+	f.Fuzz(func(t *testing.T, s string, pad int) {
+		checkHints(t, s)
+		// The same text made long enough for the pair filter, in front and behind.
+		filler := mixedText(pairsFrom + int(uint8(pad)))
+		checkHints(t, filler+s)
+		checkHints(t, s+filler)
+	})
+}
+
+// FuzzToLowerASCII: the eight-at-a-time lower-casing is strings.ToLower on printable ASCII.
+func FuzzToLowerASCII(f *testing.F) {
+	for _, s := range []string{"", "A", "@[`{", "Hello, World! ZZZ aaa 0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ@[\\]^_`"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if p, _ := asciiTraits(s); !p {
+			return
+		}
+		if got, want := toLowerASCII(s), strings.ToLower(s); got != want {
+			t.Fatalf("toLowerASCII(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// mixedText is n bytes of letters and digits in both cases: long text in which every
+// letter occurs, as in the proxy benchmark's payload, so byte sets alone filter nothing.
+func mixedText(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[(i*7+i/61)%len(alphabet)]
+	}
+	return string(b)
+}
+
+// BenchmarkClassifyText: assessing one call with a 64 KiB string argument of text in
+// which every letter occurs (the proxy benchmark's payload), and of prose-like text.
+func BenchmarkClassifyText(b *testing.B) {
+	prose := strings.Repeat("The quick brown fox jumps over the lazy dog; Pack my box with five dozen liquor jugs. ", 800)[:64<<10]
+	for _, tc := range []struct{ name, text string }{{"mixed", mixedText(64 << 10)}, {"prose", prose}} {
+		args, _ := json.Marshal(map[string]string{"text": tc.text})
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(args)))
+			for b.Loop() {
+				Classify(Call{Tool: "echo", Args: args})
+			}
+		})
+	}
+}
