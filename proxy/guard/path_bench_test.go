@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/airlock-mcp/airlock/consent/policy"
@@ -43,7 +42,7 @@ func BenchmarkToolCallPath(b *testing.B) {
 }
 
 func benchToolCallPath(b *testing.B, size int) {
-	text := strings.Repeat("x", size)
+	text := benchText(size)
 	answer := json.RawMessage(`{"content":[{"type":"text","text":"` + text + `"}]}`)
 	dir := b.TempDir()
 	lg, err := store.Open(filepath.Join(dir, "log.db"))
@@ -104,4 +103,16 @@ func benchToolCallPath(b *testing.B, size int) {
 	}
 	b.StopTimer()
 	g.Flush()
+}
+
+// benchText is n bytes of letters and digits in both cases, the proxy benchmark's payload:
+// text in which every letter occurs, as in real arguments, so that the classifier's
+// filters cannot skip its searches as they would for one repeated byte.
+func benchText(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[(i*7+i/61)%len(alphabet)]
+	}
+	return string(b)
 }
