@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,12 +39,16 @@ type Protection struct {
 // startMax is the most distinct first bytes the eight-at-a-time skip handles.
 const startMax = 4
 
-// mayStart reports whether any byte of the eight in w, case-folded, can start a form.
-func (p *Protection) mayStart(w uint64) bool {
+// startMask flags, in the high bit of each byte, the bytes of w that case-folded can
+// start a form; its lowest flag is always right (the first such byte, little-endian).
+func (p *Protection) startMask(w uint64) uint64 {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	v := w | 0x2020202020202020
 	x0, x1, x2, x3 := v^p.starts[0], v^p.starts[1], v^p.starts[2], v^p.starts[3]
-	return ((x0-lsb)&^x0|(x1-lsb)&^x1|(x2-lsb)&^x2|(x3-lsb)&^x3)&msb != 0
+	// (x-lsb)&^x&msb flags the zero bytes of x; a borrow can flag a byte above a zero
+	// byte too, never below one, so the lowest flag of each, and of their union, is a
+	// true zero byte: a byte equal to one of starts.
+	return ((x0-lsb)&^x0 | (x1-lsb)&^x1 | (x2-lsb)&^x2 | (x3-lsb)&^x3) & msb
 }
 
 // NewProtection protects paths (absolute files or directories) under the home directory
@@ -127,7 +132,12 @@ func (p *Protection) In(args json.RawMessage) string {
 func (p *Protection) scan(s []byte, raw bool) string {
 	for i := 0; i+4 <= len(s); i++ {
 		if p.skip {
-			for i+8 <= len(s) && !p.mayStart(binary.LittleEndian.Uint64(s[i:])) {
+			// Go straight to the next byte that can start a form, eight bytes at a time.
+			for i+8 <= len(s) {
+				if m := p.startMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
 				i += 8
 			}
 			if i+4 > len(s) {

@@ -127,16 +127,22 @@ func BenchmarkProtectionIn(b *testing.B) {
 		"/home/me/.claude.json", "/home/me/.config/Claude/claude_desktop_config.json", "/home/me/go/bin/airlock",
 		"/home/me/.config/Code/User/mcp.json", "/home/me/.config/Code/User/settings.json",
 		"/home/me/.codeium/windsurf/mcp_config.json"}, []string{".mcp.json", ".cursor/mcp.json", ".vscode/mcp.json"})
+	type input struct{ name, text string }
+	var inputs []input
 	for _, tc := range []struct {
 		n    int
 		unit string
 	}{{5, "abcdefgh/"}, {64 << 10, "abcdefgh/"}, {1 << 20, "abcdefgh/"}, {64 << 10, "the quick brown fox jumps over the lazy dog, "}} {
-		n := tc.n
-		args := json.RawMessage(`{"text":"` + strings.Repeat(tc.unit, n/len(tc.unit)+1)[:n] + `"}`)
-		name := fmt.Sprintf("%dB", n)
+		name := fmt.Sprintf("%dB", tc.n)
 		if !strings.Contains(tc.unit, "/") {
 			name += "-prose"
 		}
+		inputs = append(inputs, input{name, strings.Repeat(tc.unit, tc.n/len(tc.unit)+1)[:tc.n]})
+	}
+	inputs = append(inputs, input{"65536B-mixed", benchText(64 << 10)}) // the proxy benchmark's payload
+	for _, in := range inputs {
+		args := json.RawMessage(`{"text":"` + in.text + `"}`)
+		name := in.name
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(args)))
 			for b.Loop() {
@@ -208,11 +214,15 @@ func TestProtectionSkipFindsEveryOffset(t *testing.T) {
 	if !p.skip {
 		t.Fatal("two start bytes ('.', 'g'), but the skip is off")
 	}
-	for _, form := range []string{".cursor/mcp.json", "GO/bin/airlock", ".MCP.json"} {
-		for off := 0; off < 24; off++ {
-			args := `{"p":"` + strings.Repeat("x", off) + " " + form + `"}`
-			if p.In(json.RawMessage(args)) == "" {
-				t.Errorf("%q at offset %d not found", form, off)
+	// Padding of bytes that can start a form too ('g', '.') puts a false start just
+	// before the real one, at every offset within the eight-byte words.
+	for _, pad := range []string{"x", "g", ".", "G.x", "gG"} {
+		for _, form := range []string{".cursor/mcp.json", "GO/bin/airlock", ".MCP.json"} {
+			for off := 0; off < 24; off++ {
+				args := `{"p":"` + strings.Repeat(pad, off) + " " + form + `"}`
+				if p.In(json.RawMessage(args)) == "" {
+					t.Errorf("%q after %d × %q not found", form, off, pad)
+				}
 			}
 		}
 	}
