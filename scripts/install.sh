@@ -105,10 +105,11 @@ echo "installed $bindir/airlock"
 if mkdir -p "$share/applications" "$share/icons/hicolor/256x256/apps" "$share/icons/hicolor/1024x1024/apps" 2>/dev/null; then
   sed "s|^Exec=airlock |Exec=$bindir/airlock |" build/linux/airlock.desktop >"$share/applications/airlock.desktop"
   install -m 0644 build/appicon.png "$share/icons/hicolor/1024x1024/apps/airlock.png"
-  if command -v convert >/dev/null; then
-    convert build/appicon.png -resize 256x256 "$share/icons/hicolor/256x256/apps/airlock.png"
-  else
-    install -m 0644 build/appicon.png "$share/icons/hicolor/256x256/apps/airlock.png"
+  icon256="$share/icons/hicolor/256x256/apps/airlock.png"
+  # ImageMagick's convert scales the icon down; without it (or with a convert that is not
+  # ImageMagick's and fails) the full-size icon serves, as desktops scale it themselves.
+  if ! { command -v convert >/dev/null && convert build/appicon.png -resize 256x256 "$icon256" 2>/dev/null; }; then
+    install -m 0644 build/appicon.png "$icon256"
   fi
   command -v update-desktop-database >/dev/null && update-desktop-database -q "$share/applications" 2>/dev/null || true
   command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$share/icons/hicolor" 2>/dev/null || true
