@@ -282,6 +282,19 @@ func newText(v, low string) text {
 	return t
 }
 
+// textOf returns v as checkString searches it; printable and upper are asciiTraits(v).
+// The lower-cased form of printable ASCII with upper-case letters is made only when a
+// search needs it.
+func textOf(v string, printable, upper bool) text {
+	switch {
+	case !printable:
+		return newText(v, strings.ToLower(v))
+	case !upper:
+		return newText(v, v)
+	}
+	return newText(v, "")
+}
+
 // lower returns the text lower-cased.
 func (t *text) lower() string {
 	if !t.lowOK {
@@ -425,10 +438,14 @@ func hints(s string) hintSet {
 	return h
 }
 
+// searchAll makes every hint a search, without the byte and pair filters: tests compare
+// the classifier's results both ways.
+var searchAll bool
+
 // in reports whether t's lower-cased form contains one of the words.
 func (h hintSet) in(t *text) bool {
 	for i, w := range h.words {
-		if t.bytes.hasAll(h.sets[i]) && t.hasPairs(h.pairs[i]) && strings.Contains(t.lower(), w) {
+		if (searchAll || t.bytes.hasAll(h.sets[i]) && t.hasPairs(h.pairs[i])) && strings.Contains(t.lower(), w) {
 			return true
 		}
 	}
@@ -544,13 +561,7 @@ func (s *scanner) checkString(path, field, v string) {
 		}
 		v, _ = stripHidden(v)
 	}
-	low := "" // made when a search needs it
-	if !printable {
-		low = strings.ToLower(v)
-	} else if !upper {
-		low = v
-	}
-	t := newText(v, low)
+	t := textOf(v, printable, upper)
 	defer t.release()
 	tx := &t
 
