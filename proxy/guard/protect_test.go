@@ -227,3 +227,25 @@ func TestProtectionSkipFindsEveryOffset(t *testing.T) {
 		}
 	}
 }
+
+// FuzzProtectionSkip: the eight-at-a-time skip finds what looking at every byte finds, in
+// any text around a protected name.
+func FuzzProtectionSkip(f *testing.F) {
+	p := NewProtection("/home/me", []string{"/home/me/.cursor/mcp.json", "/home/me/go/bin/airlock", "/home/me/.config/airlock"}, []string{".mcp.json"})
+	if !p.skip {
+		f.Fatal("the skip is off")
+	}
+	every := *p
+	every.skip = false
+	for _, s := range []string{"g.g. .cursor/mcp.json", "GO/bin/airlock", "x/.config//airlock/policy.toml", "..mcp.jsonx", "gggggggg.mcp.json"} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, pad uint8) {
+		for _, v := range []string{s, strings.Repeat("g.", int(pad%16)) + s} {
+			args, _ := json.Marshal(map[string]string{"p": v})
+			if got, want := p.In(args), every.In(args); got != want {
+				t.Fatalf("%q: with the skip %q, byte by byte %q", v, got, want)
+			}
+		}
+	})
+}
