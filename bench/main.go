@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/airlock-mcp/airlock/bench/payload"
 )
 
 type sizeSpec struct {
@@ -449,16 +451,6 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// payload is n bytes of text that JSON never escapes.
-func payload(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[(i*7+i/61)%len(alphabet)]
-	}
-	return string(b)
-}
-
 // Time caps keep a slow peer from blowing the run's budget; the table reports the
 // number of calls actually made.
 const (
@@ -486,7 +478,7 @@ type sizeRun struct {
 // runSize validates and warms every session at one size, then runs rounds of
 // sequential calls and of calls with 16 in flight, visiting every mode each round.
 func runSize(sessions []*session, sz sizeSpec) []result {
-	text := payload(sz.bytes)
+	text := payload.Text(sz.bytes)
 	params := []byte(`{"name":"echo","arguments":{"text":"` + text + `"}}`)
 	var runs []*sizeRun
 	for _, ss := range sessions {

@@ -11,6 +11,8 @@ import (
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 	"github.com/airlock-mcp/airlock/store"
+
+	"github.com/airlock-mcp/airlock/bench/payload"
 )
 
 // chanConn is a Conn whose reads come from a channel and whose writes call a function:
@@ -42,7 +44,7 @@ func BenchmarkToolCallPath(b *testing.B) {
 }
 
 func benchToolCallPath(b *testing.B, size int) {
-	text := benchText(size)
+	text := payload.Text(size)
 	answer := json.RawMessage(`{"content":[{"type":"text","text":"` + text + `"}]}`)
 	dir := b.TempDir()
 	lg, err := store.Open(filepath.Join(dir, "log.db"))
@@ -103,16 +105,4 @@ func benchToolCallPath(b *testing.B, size int) {
 	}
 	b.StopTimer()
 	g.Flush()
-}
-
-// benchText is n bytes of letters and digits in both cases, the proxy benchmark's payload:
-// text in which every letter occurs, as in real arguments, so that the classifier's
-// filters cannot skip its searches as they would for one repeated byte.
-func benchText(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[(i*7+i/61)%len(alphabet)]
-	}
-	return string(b)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/airlock-mcp/airlock/consent/apitype"
 	"github.com/airlock-mcp/airlock/consent/policy"
+
+	"github.com/airlock-mcp/airlock/bench/payload"
 )
 
 func testProtection() *Protection {
@@ -139,7 +141,7 @@ func BenchmarkProtectionIn(b *testing.B) {
 		}
 		inputs = append(inputs, input{name, strings.Repeat(tc.unit, tc.n/len(tc.unit)+1)[:tc.n]})
 	}
-	inputs = append(inputs, input{"65536B-mixed", benchText(64 << 10)}) // the proxy benchmark's payload
+	inputs = append(inputs, input{"65536B-mixed", payload.Text(64 << 10)}) // the proxy benchmark's payload
 	for _, in := range inputs {
 		args := json.RawMessage(`{"text":"` + in.text + `"}`)
 		name := in.name
