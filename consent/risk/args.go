@@ -539,6 +539,35 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
+// stripHiddenArg removes hidden characters (see isHidden) from an argument's text, but
+// keeps the white-space controls a shell or database reads as separators: a tab or a line
+// break removed would join "ls\nrm -rf ~" into "lsrm -rf ~", and would let an SQL "--"
+// comment swallow the statement on the next line. A vertical tab, which the searches'
+// \s does not match, becomes a space.
+func stripHiddenArg(s string) string {
+	keep := func(r rune) bool { return r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v' }
+	n := 0
+	for _, r := range s {
+		if isHidden(r) && !keep(r) {
+			n++
+		}
+	}
+	if n == 0 && !strings.ContainsRune(s, '\v') {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\v':
+			b.WriteByte(' ')
+		case keep(r) || !isHidden(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 func (s *scanner) checkString(path, field, v string) {
 	if len(v) > maxStringScan {
 		s.add("long", s.writeTier(Write), path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
@@ -559,7 +588,7 @@ func (s *scanner) checkString(path, field, v string) {
 				break
 			}
 		}
-		v, _ = stripHidden(v)
+		v = stripHiddenArg(v)
 	}
 	t := textOf(v, printable, upper)
 	defer t.release()

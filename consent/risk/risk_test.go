@@ -78,6 +78,16 @@ var classifyCases = []classifyCase{
 	{"sql insert", withArgs("write_query", `{"query":"INSERT INTO t VALUES (1)"}`), Write, "SQL INSERT"},
 	{"sql where only in subquery", withArgs("query", `{"q":"DELETE FROM t WHERE id IN (SELECT id FROM u WHERE x)"}`), Write, ""},
 	{"sql execute", tool("execute_sql"), Destructive, `"execute"`},
+	// Line breaks and tabs separate commands and end SQL comments: they must not be
+	// stripped with the other hidden characters before the argument is searched.
+	{"shell after a line break", withArgs("search", `{"q":"ls\nrm -rf ~"}`), Destructive, "rm -rf"},
+	{"shell with tabs", withArgs("search", `{"q":"rm\t-rf ~"}`), Destructive, "rm -rf"},
+	{"sudo on a second line", withArgs("search", `{"q":"x\nsudo id"}`), Destructive, "sudo"},
+	{"sudo with a tab", withArgs("search", `{"q":"sudo\tid"}`), Destructive, "sudo"},
+	{"sql after a line comment", withArgs("query", `{"sql":"SELECT 1; -- fine\nDROP TABLE users"}`), Destructive, "DROP TABLE"},
+	{"sql after a comment alone", withArgs("query", `{"sql":"-- tidy up\r\nDELETE FROM users"}`), Destructive, "without WHERE"},
+	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
+
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
 
 	// payments
