@@ -86,6 +86,27 @@ var classifyCases = []classifyCase{
 	{"sudo with a tab", withArgs("search", `{"q":"sudo\tid"}`), Destructive, "sudo"},
 	{"sql after a line comment", withArgs("query", `{"sql":"SELECT 1; -- fine\nDROP TABLE users"}`), Destructive, "DROP TABLE"},
 	{"sql after a comment alone", withArgs("query", `{"sql":"-- tidy up\r\nDELETE FROM users"}`), Destructive, "without WHERE"},
+	// A dollar-quoted body is code (a DO block runs it at once), whatever its statements
+	// start with; dynamic SQL is read inside its string literals.
+	{"sql do block", withArgs("query", `{"sql":"DO $$BEGIN DROP TABLE users; END$$"}`), Destructive, "DROP TABLE"},
+	{"sql do block, statement starting with IF", withArgs("query", `{"sql":"DO $x$ BEGIN PERFORM 1; IF true THEN DELETE FROM users; END IF; END $x$"}`), Destructive, "without WHERE"},
+	{"sql execute in a do block", withArgs("query", `{"sql":"DO $b$ BEGIN EXECUTE 'DR' || 'OP TABLE users'; END $b$"}`), Write, "dynamic"},
+	{"sql exec literal", withArgs("query", `{"sql":"EXEC('DROP TABLE users')"}`), Destructive, "DROP TABLE"},
+	{"sql execute immediate", withArgs("query", `{"sql":"EXECUTE IMMEDIATE 'TRUNCATE TABLE logs'"}`), Destructive, "TRUNCATE"},
+	{"sql prepare from a variable", withArgs("query", `{"sql":"SET @q = 'DELETE FROM users'; PREPARE s FROM @q; EXECUTE s"}`), Destructive, "without WHERE"},
+	{"sql sp_executesql", withArgs("query", `{"sql":"EXEC sp_executesql N'UPDATE users SET admin = 1'"}`), Destructive, "UPDATE without WHERE"},
+	{"sql dynamic, nested quotes", withArgs("query", `{"sql":"EXEC('EXEC(''DROP DATABASE prod'')')"}`), Destructive, "DROP DATABASE"},
+	{"sql xp_cmdshell", withArgs("query", `{"sql":"EXEC xp_cmdshell 'whoami'"}`), Destructive, "shell command"},
+	{"sql load_extension", withArgs("query", `{"sql":"SELECT load_extension('/tmp/x.so')"}`), Destructive, "native code"},
+	{"sql into outfile", withArgs("query", `{"sql":"SELECT * INTO OUTFILE '/tmp/u' FROM users"}`), Write, "writes a file"},
+	{"sql pg_read_file", withArgs("query", `{"sql":"SELECT pg_read_file('/etc/passwd')"}`), SensitiveRead, "reads a file"},
+	{"sql delete without from", withArgs("query", `{"sql":"DELETE users"}`), Destructive, "without WHERE"},
+	{"sql delete without from, with where", withArgs("query", `{"sql":"DELETE users WHERE id = 4"}`), Write, "DELETE … WHERE"},
+	// … and these stay reads.
+	{"sql dollar string selected", withArgs("query", `{"sql":"SELECT 'it''s' FROM t"}`), SafeRead, ""},
+	{"sql execute a prepared statement", withArgs("query", `{"sql":"EXECUTE report(2024)"}`), SafeRead, ""},
+	{"prose with delete", withArgs("search", `{"q":"Delete my account how"}`), SafeRead, ""},
+	{"prose with outfile", withArgs("search", `{"q":"outfile format options"}`), SafeRead, ""},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},

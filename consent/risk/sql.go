@@ -10,34 +10,75 @@ type sqlWord struct {
 	depth int    // parenthesis depth
 }
 
+// sqlStmt is one statement: its words, whether any came from a dollar-quoted body
+// ($$ … $$ or $tag$ … $tag$: the code of a PostgreSQL DO block or function, which runs
+// whatever its first word), and the contents of its single-quoted literals.
+type sqlStmt struct {
+	words []sqlWord
+	body  bool
+	lits  []string
+}
+
 // sqlStatements strips string literals, quoted identifiers and comments from s and
-// returns the words of each statement, split on semicolons outside literals.
-func sqlStatements(s string) [][]sqlWord {
+// returns the words of each statement, split on semicolons outside literals. The
+// contents of a dollar-quoted body are read as SQL (its semicolons split statements
+// too); single-quoted literals are kept aside for dynamic SQL (see classifySQL).
+func sqlStatements(s string) []sqlStmt {
 	var (
-		stmts [][]sqlWord
-		cur   []sqlWord
+		stmts []sqlStmt
+		cur   sqlStmt
 		depth int
+		tag   string // the open dollar quote, "" outside one
 	)
+	flush := func() {
+		if len(cur.words) > 0 {
+			stmts = append(stmts, cur)
+		}
+		cur, depth = sqlStmt{body: tag != ""}, 0
+	}
+	cur.body = false
 	i := 0
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == '\'' || c == '"' || c == '`':
 			j := i + 1
+			var lit strings.Builder
 			for j < len(s) {
 				if s[j] == c {
 					if j+1 < len(s) && s[j+1] == c { // doubled quote escapes itself
+						lit.WriteByte(c)
 						j += 2
 						continue
 					}
 					break
 				}
-				if s[j] == '\\' && c == '\'' {
-					j++
+				if s[j] == '\\' && c == '\'' && j+1 < len(s) {
+					lit.WriteByte(s[j+1])
+					j += 2
+					continue
 				}
+				lit.WriteByte(s[j])
 				j++
 			}
+			if c == '\'' && lit.Len() > 0 {
+				cur.lits = append(cur.lits, lit.String())
+			}
 			i = j + 1
+		case c == '$':
+			t := dollarTag(s[i:])
+			switch {
+			case t == "":
+				i++
+			case tag == "":
+				tag, cur.body = t, true
+				i += len(t)
+			case t == tag:
+				tag = ""
+				i += len(t)
+			default:
+				i += len(t)
+			}
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
 			for i < len(s) && s[i] != '\n' {
 				i++
@@ -56,26 +97,40 @@ func sqlStatements(s string) [][]sqlWord {
 			depth = max(depth-1, 0)
 			i++
 		case c == ';':
-			if len(cur) > 0 {
-				stmts = append(stmts, cur)
-			}
-			cur, depth = nil, 0
+			flush()
 			i++
 		case isWordByte(c) && !(c >= '0' && c <= '9'):
 			j := i
 			for j < len(s) && (isWordByte(s[j])) {
 				j++
 			}
-			cur = append(cur, sqlWord{strings.ToUpper(s[i:j]), depth})
+			cur.words = append(cur.words, sqlWord{strings.ToUpper(s[i:j]), depth})
+			if tag != "" {
+				cur.body = true
+			}
 			i = j
 		default:
 			i++
 		}
 	}
-	if len(cur) > 0 {
-		stmts = append(stmts, cur)
-	}
+	flush()
 	return stmts
+}
+
+// dollarTag returns the dollar quote ($$ or $tag$) s starts with, or "".
+func dollarTag(s string) string {
+	for j := 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '$':
+			return s[:j+1]
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
+		case c >= '0' && c <= '9' && j > 1: // $1 is a parameter, not a quote
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 func isWordByte(c byte) bool {
@@ -83,12 +138,37 @@ func isWordByte(c byte) bool {
 }
 
 // sqlHint gates classifySQL; its regexp matches everything.
-var sqlHint = pattern{hints: hints(`drop truncate alter grant revoke delete update insert replace merge upsert create copy`), re: regexp.MustCompile(``)}
+var sqlHint = pattern{hints: hints(`drop truncate alter grant revoke delete update insert replace merge upsert create copy exec prepare xp_cmdshell sys_e load_extension outfile dumpfile pg_read lo_import lo_export load_file`), re: regexp.MustCompile(``)}
 
 var sqlStarts = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true,
 	"DELETE": true, "DROP": true, "TRUNCATE": true, "ALTER": true, "GRANT": true,
 	"REVOKE": true, "CREATE": true, "WITH": true, "REPLACE": true, "MERGE": true,
-	"UPSERT": true, "COPY": true, "EXPLAIN": true, "BEGIN": true}
+	"UPSERT": true, "COPY": true, "EXPLAIN": true, "BEGIN": true,
+	"DO": true, "EXEC": true, "EXECUTE": true, "PREPARE": true, "CALL": true}
+
+// dynamicWords run SQL built from strings: PREPARE … FROM '…', EXECUTE '…',
+// EXEC('…'), EXECUTE IMMEDIATE '…', sp_executesql N'…'.
+var dynamicWords = map[string]bool{"EXEC": true, "EXECUTE": true, "PREPARE": true, "SP_EXECUTESQL": true}
+
+// sqlFunctions are calls that reach past the database: shell commands, native code,
+// files on the database server.
+var sqlFunctions = map[string]struct {
+	kind string
+	t    Tier
+	what string
+}{
+	"XP_CMDSHELL":         {"sql:program", Destructive, "runs a shell command through SQL (xp_cmdshell)"},
+	"SYS_EXEC":            {"sql:program", Destructive, "runs a shell command through SQL (sys_exec)"},
+	"SYS_EVAL":            {"sql:program", Destructive, "runs a shell command through SQL (sys_eval)"},
+	"LOAD_EXTENSION":      {"sql:program", Destructive, "loads native code into the database (load_extension)"},
+	"OUTFILE":             {"sql:file", Write, "writes a file on the database server (INTO OUTFILE)"},
+	"DUMPFILE":            {"sql:file", Write, "writes a file on the database server (INTO DUMPFILE)"},
+	"LO_EXPORT":           {"sql:file", Write, "writes a file on the database server (lo_export)"},
+	"PG_READ_FILE":        {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_file)"},
+	"PG_READ_BINARY_FILE": {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_binary_file)"},
+	"LO_IMPORT":           {"sql:file", SensitiveRead, "reads a file on the database server (lo_import)"},
+	"LOAD_FILE":           {"sql:file", SensitiveRead, "reads a file on the database server (LOAD_FILE)"},
+}
 
 var dropObjects = map[string]bool{"TABLE": true, "DATABASE": true, "SCHEMA": true,
 	"INDEX": true, "VIEW": true, "USER": true, "ROLE": true, "COLUMN": true,
@@ -100,20 +180,54 @@ var alterObjects = map[string]bool{"TABLE": true, "DATABASE": true, "SCHEMA": tr
 	"USER": true, "ROLE": true, "SYSTEM": true, "INDEX": true, "VIEW": true,
 	"SEQUENCE": true, "FUNCTION": true, "DEFAULT": true, "POLICY": true, "TYPE": true}
 
+// maxSQLNesting bounds how deep classifySQL reads SQL inside the literals of dynamic SQL.
+const maxSQLNesting = 3
+
 // classifySQL reports the most dangerous SQL in s, if s looks like SQL at all
-// (each statement must start with an SQL keyword). kind names the finding.
+// (each statement must start with an SQL keyword, or come from a dollar-quoted body).
+// kind names the finding. When s runs dynamic SQL and has string literals, their
+// contents are read as SQL too, and it is at least a write, since what it runs (a
+// literal built up with concatenation, say) cannot be seen in full.
 func classifySQL(tx *text) (kind string, t Tier, what string) {
-	s := tx.v
 	if !sqlHint.match(tx) {
 		return "", SafeRead, ""
 	}
-	for _, st := range sqlStatements(s) {
-		if !sqlStarts[st[0].w] {
-			continue
-		}
-		k, tt, w := classifyStatement(st)
+	return classifySQLText(tx.v, false, 0)
+}
+
+func classifySQLText(s string, code bool, nesting int) (kind string, t Tier, what string) {
+	set := func(k string, tt Tier, w string) {
 		if tt > t {
 			kind, t, what = k, tt, w
+		}
+	}
+	stmts := sqlStatements(s)
+	dynamic := false
+	for _, st := range stmts {
+		if !code && !st.body && !sqlStarts[st.words[0].w] {
+			continue
+		}
+		set(classifyStatement(st.words))
+		for _, w := range st.words {
+			dynamic = dynamic || dynamicWords[w.w]
+		}
+	}
+	// Dynamic SQL with no literal at all (EXECUTE of a prepared statement, or prose that
+	// starts with "Execute") shows nothing more to read.
+	lits := false
+	for _, st := range stmts {
+		lits = lits || len(st.lits) > 0
+	}
+	if !dynamic || !lits {
+		return kind, t, what
+	}
+	set("sql:dynamic", Write, "runs dynamic or prepared SQL, whose text Airlock cannot see in full")
+	if nesting >= maxSQLNesting {
+		return kind, t, what
+	}
+	for _, st := range stmts {
+		for _, lit := range st.lits {
+			set(classifySQLText(lit, true, nesting+1))
 		}
 	}
 	return kind, t, what
@@ -148,6 +262,9 @@ func classifyStatement(st []sqlWord) (kind string, t Tier, what string) {
 		return false
 	}
 	for i, w := range st {
+		if f, ok := sqlFunctions[w.w]; ok && (w.w != "OUTFILE" && w.w != "DUMPFILE" || i > 0 && st[i-1].w == "INTO") {
+			set(f.kind, f.t, f.what)
+		}
 		switch w.w {
 		case "DROP":
 			if dropObjects[next(i)] {
@@ -169,7 +286,8 @@ func classifyStatement(st []sqlWord) (kind string, t Tier, what string) {
 				}
 			}
 		case "DELETE":
-			if next(i) == "FROM" {
+			// DELETE FROM t, or DELETE t (SQL Server, Oracle) as a statement of its own.
+			if next(i) == "FROM" || i == 0 && len(st) >= 2 && (len(st) == 2 || st[2].w == "WHERE") {
 				if hasWhere(i) {
 					set("sql:write", Write, "changes data with SQL DELETE … WHERE")
 				} else {

@@ -175,3 +175,25 @@ func FuzzASCIITraits(f *testing.F) {
 		}
 	})
 }
+
+func TestDollarTag(t *testing.T) {
+	for in, want := range map[string]string{
+		"$$ x": "$$", "$body$ x": "$body$", "$_1$": "$_1$", "$1": "", "$1$": "", "$a1$": "$a1$",
+		"$": "", "$ab": "", "$a b$": "", "$ü$": "$ü$",
+	} {
+		if got := dollarTag(in); got != want {
+			t.Errorf("dollarTag(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// A parameter does not open a body: the literal after it stays a literal.
+	for _, st := range sqlStatements("SELECT * FROM t WHERE id = $1 AND note = 'DROP TABLE x'") {
+		if st.body {
+			t.Errorf("statement %v read as a dollar-quoted body", st.words)
+		}
+		for _, w := range st.words {
+			if w.w == "DROP" {
+				t.Errorf("literal read as SQL: %v", st.words)
+			}
+		}
+	}
+}
