@@ -607,6 +607,12 @@ var (
 		"php":    {"-c", "-d", "-z"},
 	}
 	codeFetchRE = regexp.MustCompile(`(?i)urllib|urlopen|requests\.(?:get|post)|http\.client|httpx|\bfetch\s*\(|\bhttps?\.get\s*\(|axios|LWP::|HTTP::Tiny|Net::HTTP|open-uri|URI\.open|file_get_contents\s*\(\s*['"]https?:|curl_exec|Invoke-WebRequest|DownloadString`)
+	// codeShellRE finds a shell command given as a string literal to a function that
+	// runs it through a shell: Python os.system/os.popen/subprocess (the command string),
+	// Node child_process exec/execSync/spawn with shell, Perl/Ruby/PHP system, exec,
+	// shell_exec, passthru and popen. A literal with an escaped quote
+	// inside ends early: less is analyzed, nothing is invented.
+	codeShellRE = regexp.MustCompile(`\b(os\.system|os\.popen|subprocess\.[a-z_]+|execSync|execFileSync|exec|spawnSync|spawn|system|shell_exec|passthru|popen|proc_open)\s*[\(\[{]?\s*(?:\[\s*)?(?:'([^'\n]*)'|"([^"\n]*)"|` + "`" + `([^` + "`" + `\n]*)` + "`" + `)`)
 	codeExecRE  = regexp.MustCompile(`\bexec\s*\(|\beval\b|\bnew\s+Function\b|\bFunction\s*\(|vm\.runIn`)
 )
 
@@ -630,19 +636,19 @@ func (a *analyzer) interpreter(e effective, depth int) effective {
 			return e
 		case e.name == "perl" && len(t) > 2 && t[0] == '-' && t[1] != '-' && strings.ContainsAny(t[len(t)-1:], "eE"):
 			if i+1 < len(args) {
-				a.code(args[i+1])
+				a.code(args[i+1], depth)
 			}
 			return e
 		}
 		for _, f := range codeFlags[e.name] {
 			if t == f {
 				if i+1 < len(args) {
-					a.code(args[i+1])
+					a.code(args[i+1], depth)
 				}
 				return e
 			}
 			if strings.HasPrefix(f, "--") && strings.HasPrefix(t, f+"=") {
-				a.code(w.slice(len(f)+1, len(t)))
+				a.code(w.slice(len(f)+1, len(t)), depth)
 				return e
 			}
 		}
@@ -659,10 +665,24 @@ func (a *analyzer) interpreter(e effective, depth int) effective {
 	return e
 }
 
-// code flags inline code that both fetches from the network and runs what it gets.
-func (a *analyzer) code(w *word) {
+// code flags inline code that both fetches from the network and runs what it gets, and
+// analyzes as a shell script each string literal the code hands to a shell
+// (os.system('rm -rf ~'), execSync("curl … | sh"), system "sudo …").
+func (a *analyzer) code(w *word, depth int) {
 	if codeFetchRE.MatchString(w.text) && codeExecRE.MatchString(w.text) {
 		a.addWord(w, DownloadExec, Danger, whyCodeFetch)
+	}
+	if depth >= maxDepth {
+		return
+	}
+	for _, m := range codeShellRE.FindAllStringSubmatchIndex(w.text, -1) {
+		// m[2:4] is the call, then one of three quoted forms.
+		for g := 4; g+1 < len(m); g += 2 {
+			if m[g] >= 0 {
+				a.script(w.slice(m[g], m[g+1]), depth+1)
+				break
+			}
+		}
 	}
 }
 
