@@ -34,6 +34,9 @@ type Protection struct {
 	// slots repeat the first), skip reports that it is set up.
 	starts [startMax]uint64
 	skip   bool
+
+	home  string          // for "~/" in path arguments that are followed (protect_link.go)
+	files []protectedFile // for recognising hard links
 }
 
 // startMax is the most distinct first bytes the eight-at-a-time skip handles.
@@ -57,7 +60,7 @@ func (p *Protection) startMask(w uint64) uint64 {
 // "~/…", "$HOME/…" or relative to home (servers often run there), since each of these
 // ends with the path's part relative to home.
 func NewProtection(home string, paths, relNames []string) *Protection {
-	p := &Protection{byPrefix: map[uint32][]int{}}
+	p := &Protection{byPrefix: map[uint32][]int{}, home: home, files: statProtected(paths)}
 	seen := map[string]bool{}
 	add := func(form, name string) {
 		form = string(normText([]byte(form), false))
@@ -117,14 +120,24 @@ func hash4(x uint32) uint32 { return (x * 0x9E3779B1) >> 16 }
 // In returns the protected path that args (a JSON value) names, or "". JSON escapes are
 // undone first when they could hide a path ("\/", "\\", "\u006c"); letter case, doubled
 // slashes and "/./" hide nothing either.
+//
+// An absolute or "~/" path among the arguments is also followed through symbolic links
+// (a dangling one included) and compared with the protected files for hard links: see
+// protect_link.go.
 func (p *Protection) In(args json.RawMessage) string {
 	if p == nil || len(p.forms) == 0 || len(args) < 4 {
 		return ""
 	}
+	var found string
 	if bytes.IndexByte(args, '\\') >= 0 && (bytes.Contains(args, []byte(`\/`)) || bytes.Contains(args, []byte(`\\`)) || bytes.Contains(args, []byte(`\u`))) {
-		return p.scan(normText(args, true), false)
+		found = p.scan(normText(args, true), false)
+	} else {
+		found = p.scan(args, true)
 	}
-	return p.scan(args, true)
+	if found == "" {
+		found = p.viaLinks(args)
+	}
+	return found
 }
 
 // scan searches s; raw means s is JSON text whose remaining escapes (\n, \t, \") count
