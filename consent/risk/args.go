@@ -68,7 +68,7 @@ func argumentReasons(args json.RawMessage, n nameInfo) []Reason {
 		return nil
 	}
 	s := &scanner{name: n, byKind: map[string]*finding{}}
-	s.walk(trimmed)
+	s.walk(trimmed, "arguments", 0)
 	var rs []Reason
 	for _, f := range s.findings {
 		rs = append(rs, Reason{SourceArgument, f.tier, f.text})
@@ -86,7 +86,13 @@ type frame struct {
 	idx       int
 }
 
-func (s *scanner) walk(data []byte) {
+// maxEncodedJSON is how deep JSON encoded inside a string argument (a request body, a
+// Mongo filter, {"sql": …} handed on as text) is read as arguments in turn.
+const maxEncodedJSON = 3
+
+// walk checks every key and value of the JSON text data, which is the value at base;
+// encoded is how many levels of JSON-in-a-string data is inside.
+func (s *scanner) walk(data []byte, base string, encoded int) {
 	dec := newTokenizer(data)
 	// checkString looks at maxStringScan bytes of a string and notes that it is longer:
 	// a few bytes more (a cut at a character boundary may give back up to three) suffice.
@@ -94,7 +100,7 @@ func (s *scanner) walk(data []byte) {
 	var stack []*frame
 	valuePath := func() (path, field string, depth int) {
 		if len(stack) == 0 {
-			return "arguments", "", 0
+			return base, "", 0
 		}
 		top := stack[len(stack)-1]
 		if top.depth >= maxPathDepth {
@@ -159,6 +165,11 @@ func (s *scanner) walk(data []byte) {
 		switch v := tok.(type) {
 		case string:
 			s.checkString(p, field, v)
+			if !s.stopped && encoded < maxEncodedJSON && encodedJSON(v) {
+				// Its own strings are searched on their own: SQL inside "{\"sql\": …}"
+				// would otherwise sit between quotes, which the SQL reading skips.
+				s.walk([]byte(v), p+" (JSON inside)", encoded+1)
+			}
 		case json.Number:
 			s.checkNumber(p, field, v)
 		}
@@ -167,6 +178,13 @@ func (s *scanner) walk(data []byte) {
 		}
 		consumed()
 	}
+}
+
+// encodedJSON reports whether v is an object or array encoded as JSON text, short
+// enough to have been searched whole.
+func encodedJSON(v string) bool {
+	t := strings.TrimSpace(v)
+	return len(v) <= maxStringScan && len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']') && json.Valid([]byte(t))
 }
 
 // isIdent reports whether key is an identifier ([A-Za-z_][A-Za-z0-9_]*), shown as .key.

@@ -126,6 +126,12 @@ var classifyCases = []classifyCase{
 	{"terraform plan", withArgs("search", `{"q":"terraform plan"}`), SafeRead, ""},
 	{"download into jq", withArgs("search", `{"q":"curl -s https://api.example/x | jq ."}`), SafeRead, ""},
 	{"environment word", withArgs("search", `{"q":"the environ variable in python"}`), SafeRead, ""},
+	// JSON encoded in a string argument is read as arguments in turn.
+	{"sql in encoded json", withArgs("query", `{"body":"{\"sql\":\"DROP TABLE users\"}"}`), Destructive, "arguments.body (JSON inside).sql runs SQL DROP TABLE"},
+	{"sql in an encoded array", withArgs("query", `{"batch":"[\"SELECT 1\", \"DELETE FROM users\"]"}`), Destructive, "without WHERE"},
+	{"encoded twice", withArgs("query", `{"b":"{\"inner\":\"{\\\"q\\\":\\\"TRUNCATE TABLE t\\\"}\"}"}`), Destructive, "TRUNCATE"},
+	{"money field in encoded json", withArgs("send", `{"payload":"{\"amount\":\"1200.00\",\"to\":\"x\"}"}`), Destructive, "money"},
+	{"harmless encoded json", withArgs("query", `{"body":"{\"sql\":\"SELECT * FROM users WHERE id = 1\"}"}`), SafeRead, ""},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
