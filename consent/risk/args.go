@@ -503,6 +503,7 @@ var shellPatterns = []pattern{
 	{hints(`mkfs`), regexp.MustCompile(`(?i)\bmkfs(\.[a-z0-9]+)?\b`), "formats a file system (mkfs)"},
 	{hints(`of=`), regexp.MustCompile(`(?i)\bdd\s+[^|;&\n]*\bof=`), "writes raw to a device or file (dd of=)"},
 	{hints(`curl wget`), regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?((ba|z|k|da|fi)?sh|python[0-9.]*|perl|ruby|node)\b|\b(ba|z)?sh\s+(<\(|-c\s+["']?\$\()\s*(curl|wget)\b`), "pipes a download into a shell"},
+	{hints(`base64 xxd`), regexp.MustCompile(`(?i)\b(base64\s+(-d|--decode|-D)|xxd\s+-r)\b[^;&\n]*\|\s*(sudo\s+)?((ba|z|k|da|fi)?sh|python[0-9.]*|perl|ruby|node)\b`), "runs hidden, encoded commands (base64 -d | sh)"},
 	{hints(`find`), regexp.MustCompile(`(?i)\bfind\b[^|;&\n]*\s(-delete|-exec\s+rm)\b`), "deletes files with find -delete"},
 	{hints(`clean`), regexp.MustCompile(`(?i)\bgit\s+clean\s+(-[a-z]*f|--force)`), "deletes untracked files with git clean"},
 	{hints(`shred`), regexp.MustCompile(`(?i)\bshred\s+-`), "overwrites files with shred"},

@@ -132,6 +132,9 @@ var classifyCases = []classifyCase{
 	{"encoded twice", withArgs("query", `{"b":"{\"inner\":\"{\\\"q\\\":\\\"TRUNCATE TABLE t\\\"}\"}"}`), Destructive, "TRUNCATE"},
 	{"money field in encoded json", withArgs("send", `{"payload":"{\"amount\":\"1200.00\",\"to\":\"x\"}"}`), Destructive, "money"},
 	{"harmless encoded json", withArgs("query", `{"body":"{\"sql\":\"SELECT * FROM users WHERE id = 1\"}"}`), SafeRead, ""},
+	{"base64 into a shell", withArgs("search", `{"q":"echo cm0gLXJmIH4K | base64 -d | sh"}`), Destructive, "encoded commands"},
+	{"base64 --decode into bash", withArgs("search", `{"q":"base64 --decode x.b64 | sudo bash"}`), Destructive, "encoded commands"},
+	{"base64 decode alone", withArgs("search", `{"q":"echo aGk= | base64 -d"}`), SafeRead, ""},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
