@@ -135,6 +135,10 @@ var classifyCases = []classifyCase{
 	{"base64 into a shell", withArgs("search", `{"q":"echo cm0gLXJmIH4K | base64 -d | sh"}`), Destructive, "encoded commands"},
 	{"base64 --decode into bash", withArgs("search", `{"q":"base64 --decode x.b64 | sudo bash"}`), Destructive, "encoded commands"},
 	{"base64 decode alone", withArgs("search", `{"q":"echo aGk= | base64 -d"}`), SafeRead, ""},
+	{"sql after a comment ended by a carriage return", withArgs("query", `{"sql":"SELECT 1; -- c\rDROP TABLE users"}`), Destructive, "DROP TABLE"},
+	{"sql in a mysql executable comment", withArgs("query", `{"sql":"SELECT 1; /*!50000 DROP TABLE users */"}`), Destructive, "DROP TABLE"},
+	{"sql in a plain comment", withArgs("query", `{"sql":"SELECT 1 /* DROP TABLE users */"}`), SafeRead, ""},
+	{"sql prepare from a double-quoted string", withArgs("query", `{"sql":"PREPARE s FROM \"DROP TABLE users\"; EXECUTE s"}`), Destructive, "DROP TABLE"},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},

@@ -61,7 +61,10 @@ func sqlStatements(s string) []sqlStmt {
 				lit.WriteByte(s[j])
 				j++
 			}
-			if c == '\'' && lit.Len() > 0 {
+			// Double quotes name an identifier in standard SQL but hold a string in MySQL
+			// (PREPARE s FROM "…"): kept too, they are only read when the text runs
+			// dynamic SQL.
+			if c != '`' && lit.Len() > 0 {
 				cur.lits = append(cur.lits, lit.String())
 			}
 			i = j + 1
@@ -80,7 +83,14 @@ func sqlStatements(s string) []sqlStmt {
 				i += len(t)
 			}
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			for i < len(s) && s[i] != '\n' {
+			for i < len(s) && s[i] != '\n' && s[i] != '\r' { // PostgreSQL ends it at either
+				i++
+			}
+		case c == '/' && i+2 < len(s) && s[i+1] == '*' && s[i+2] == '!':
+			// MySQL runs what is inside /*! … */ (an optional version number first): read
+			// it as SQL; the closing */ is skipped like any punctuation.
+			i += 3
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 				i++
 			}
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
