@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
 // The textual scan (Protection.scan) recognises a protected file however its path is
-// written, but not a path that reaches it through the file system: a symbolic link to
+// written (but for a file URI's percent-encoding, undone here), but not a path that
+// reaches it through the file system: a symbolic link to
 // policy.toml, a link to Airlock's directory with a file name after it, a link that points
 // at an IDE settings file not created yet, or a hard link. An agent that got one such link
 // made could then write through it as if to an ordinary file. So each absolute (or "~/")
@@ -90,6 +92,18 @@ func (p *Protection) viaLinks(args []byte) string {
 
 // linked returns the protected path that the path s reaches, or "".
 func (p *Protection) linked(s string) string {
+	if len(s) > 7 && strings.EqualFold(s[:7], "file://") {
+		// A file URI (as MCP roots and resources name files): its path is percent-encoded,
+		// which the textual scan does not undo, so it is checked decoded here too.
+		u, err := url.Parse(s)
+		if err != nil || u.Host != "" && !strings.EqualFold(u.Host, "localhost") || u.Path == "" {
+			return ""
+		}
+		if name := p.scan(normText([]byte(u.Path), false), false); name != "" {
+			return name
+		}
+		s = u.Path
+	}
 	if s == "~" || strings.HasPrefix(s, "~/") {
 		if p.home == "" {
 			return ""
@@ -214,10 +228,12 @@ func closingQuote(b []byte, i int) int {
 	return -1
 }
 
-// pathStart reports whether JSON string contents c start with "/", "~/" or "\/" (an
-// escaped slash).
+// pathStart reports whether JSON string contents c start with "/", "~/", "\/" (an
+// escaped slash) or "file:".
 func pathStart(c []byte) bool {
 	switch {
+	case len(c) > 5 && bytes.EqualFold(c[:5], []byte("file:")):
+		return true
 	case c[0] == '/':
 		return true
 	case c[0] == '~':
