@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -594,7 +595,18 @@ func stripHiddenArg(s string) string {
 	return b.String()
 }
 
+// checkString checks one string value or key. A file URI with percent-escapes is
+// checked decoded too, as the server will read it ("file:///home/u/%2Essh/id_rsa").
 func (s *scanner) checkString(path, field, v string) {
+	s.checkText(path, field, v)
+	if !s.stopped && len(v) > 5 && strings.EqualFold(v[:5], "file:") && strings.IndexByte(v, '%') >= 0 {
+		if d, err := url.PathUnescape(v); err == nil && d != v {
+			s.checkText(path, field, d)
+		}
+	}
+}
+
+func (s *scanner) checkText(path, field, v string) {
 	if len(v) > maxStringScan {
 		s.add("long", s.writeTier(Write), path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
 		v = v[:maxStringScan]

@@ -139,6 +139,8 @@ var classifyCases = []classifyCase{
 	{"sql in a mysql executable comment", withArgs("query", `{"sql":"SELECT 1; /*!50000 DROP TABLE users */"}`), Destructive, "DROP TABLE"},
 	{"sql in a plain comment", withArgs("query", `{"sql":"SELECT 1 /* DROP TABLE users */"}`), SafeRead, ""},
 	{"sql prepare from a double-quoted string", withArgs("query", `{"sql":"PREPARE s FROM \"DROP TABLE users\"; EXECUTE s"}`), Destructive, "DROP TABLE"},
+	{"percent-encoded file URI", withArgs("read_resource", `{"uri":"file:///home/u/%2Essh/id_rsa"}`), SensitiveRead, "~/.ssh"},
+	{"file URI, nothing encoded that matters", withArgs("read_resource", `{"uri":"file:///home/u/My%20Notes.txt"}`), SafeRead, ""},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
