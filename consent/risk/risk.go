@@ -82,6 +82,9 @@ type Assessment struct {
 	Reasons []Reason `json:"reasons"`
 }
 
+// faultHook, set only by tests, runs at the start of every Classify.
+var faultHook func(Call)
+
 // Classify assigns c a tier. It never fails: unreadable arguments or unknown tools get
 // tier 2 at least, and the work it does is bounded whatever the size of c.Args (it scans
 // at most 20000 JSON tokens and 1 MiB of text, and says so in a reason when it stops).
@@ -89,12 +92,24 @@ type Assessment struct {
 // Argument findings depend on what the name says the tool does: a sensitive path is
 // tier 1 for a read and 3 for anything else, an amount of money 2 for a read and 3
 // otherwise, and a recipient 2, or 3 when the name sends. Shell and SQL danger is 3
-// whatever the name. It is safe for concurrent use.
-func Classify(c Call) Assessment {
+// whatever the name. A fault inside it makes the call tier 3 with a reason that says so.
+// It is safe for concurrent use.
+func Classify(c Call) (a Assessment) {
+	defer func() {
+		// A fault in the reading must not take the proxy down, nor let the call through:
+		// it goes to a person, who is told why.
+		if r := recover(); r != nil {
+			a = Assessment{Tier: Destructive, Reasons: []Reason{{SourceArgument, Destructive,
+				fmt.Sprintf("Airlock could not assess this call (internal error: %v), so a person decides", r)}}}
+		}
+	}()
+	if faultHook != nil {
+		faultHook(c)
+	}
 	t := toolAnalysis(c)
 	rs := append([]Reason(nil), t.reasons...)
 	rs = append(rs, argumentReasons(c.Args, t.name)...)
-	a := Assessment{Reasons: rs}
+	a = Assessment{Reasons: rs}
 	for _, r := range rs {
 		a.Tier = max(a.Tier, r.Tier)
 	}

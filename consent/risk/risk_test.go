@@ -141,6 +141,9 @@ var classifyCases = []classifyCase{
 	{"sql prepare from a double-quoted string", withArgs("query", `{"sql":"PREPARE s FROM \"DROP TABLE users\"; EXECUTE s"}`), Destructive, "DROP TABLE"},
 	{"percent-encoded file URI", withArgs("read_resource", `{"uri":"file:///home/u/%2Essh/id_rsa"}`), SensitiveRead, "~/.ssh"},
 	{"file URI, nothing encoded that matters", withArgs("read_resource", `{"uri":"file:///home/u/My%20Notes.txt"}`), SafeRead, ""},
+	{"sql after a dollar string with a quote", withArgs("query", `{"sql":"SELECT $$it's$$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
+	{"sql after a dollar string with a dash comment", withArgs("query", `{"sql":"SELECT $q$ -- $q$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
+	{"sql after a dollar string with a block comment", withArgs("query", `{"sql":"SELECT $$ /* $$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
@@ -348,4 +351,20 @@ func FuzzClassify(f *testing.F) {
 			checkInvariants(t, c, Classify(c))
 		}
 	})
+}
+
+func TestClassifyFaultGoesToAPerson(t *testing.T) {
+	faultHook = func(c Call) {
+		if c.Tool == "boom" {
+			panic("index out of range")
+		}
+	}
+	defer func() { faultHook = nil }()
+	a := Classify(withArgs("boom", `{"q":"x"}`))
+	if a.Tier != Destructive || len(a.Reasons) != 1 || !strings.Contains(a.Reasons[0].Text, "could not assess") {
+		t.Fatalf("after a fault: %+v, want tier 3 saying it could not assess", a)
+	}
+	if a := Classify(withArgs("read_file", `{"path":"/x"}`)); a.Tier != SafeRead {
+		t.Errorf("an ordinary call after a fault: tier %v", a.Tier)
+	}
 }

@@ -36,7 +36,9 @@ func sqlStatements(s string) []sqlStmt {
 		}
 		cur, depth = sqlStmt{body: tag != ""}, 0
 	}
-	cur.body = false
+	// end is where the open dollar-quoted body closes (len(s) outside one): nothing in
+	// a body (a quote, a comment) reaches past it, as PostgreSQL reads "$$it's$$".
+	end := len(s)
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -44,7 +46,7 @@ func sqlStatements(s string) []sqlStmt {
 		case c == '\'' || c == '"' || c == '`':
 			j := i + 1
 			var lit strings.Builder
-			for j < len(s) {
+			for j < end {
 				if s[j] == c {
 					if j+1 < len(s) && s[j+1] == c { // doubled quote escapes itself
 						lit.WriteByte(c)
@@ -53,7 +55,7 @@ func sqlStatements(s string) []sqlStmt {
 					}
 					break
 				}
-				if s[j] == '\\' && c == '\'' && j+1 < len(s) {
+				if s[j] == '\\' && c == '\'' && j+1 < end {
 					lit.WriteByte(s[j+1])
 					j += 2
 					continue
@@ -67,23 +69,28 @@ func sqlStatements(s string) []sqlStmt {
 			if c != '`' && lit.Len() > 0 {
 				cur.lits = append(cur.lits, lit.String())
 			}
-			i = j + 1
-		case c == '$':
-			t := dollarTag(s[i:])
-			switch {
-			case t == "":
+			i = min(j+1, end)
+		case c == '$' && tag != "":
+			// In a body only its closing quote counts, and everything stops at it.
+			if i == end {
+				i += len(tag)
+				tag, end = "", len(s)
+			} else {
 				i++
-			case tag == "":
-				tag, cur.body = t, true
-				i += len(t)
-			case t == tag:
-				tag = ""
-				i += len(t)
-			default:
-				i += len(t)
+			}
+		case c == '$':
+			if tag = dollarTag(s[i:]); tag == "" {
+				i++
+				continue
+			}
+			cur.body = true
+			i += len(tag)
+			end = len(s)
+			if k := strings.Index(s[i:], tag); k >= 0 {
+				end = i + k
 			}
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			for i < len(s) && s[i] != '\n' && s[i] != '\r' { // PostgreSQL ends it at either
+			for i < end && s[i] != '\n' && s[i] != '\r' { // PostgreSQL ends it at either
 				i++
 			}
 		case c == '/' && i+2 < len(s) && s[i+1] == '*' && s[i+2] == '!':
@@ -94,11 +101,10 @@ func sqlStatements(s string) []sqlStmt {
 				i++
 			}
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			end := strings.Index(s[i+2:], "*/")
-			if end < 0 {
-				i = len(s)
+			if k := strings.Index(s[i+2:end], "*/"); k < 0 {
+				i = end
 			} else {
-				i += end + 4
+				i += k + 4
 			}
 		case c == '(':
 			depth++

@@ -197,3 +197,13 @@ func TestDollarTag(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSQLStatements checks that no text makes the SQL reading panic or loop.
+func FuzzSQLStatements(f *testing.F) {
+	for _, s := range []string{"SELECT $$it's$$; DROP TABLE x", "$a$/*$a$", "/*!", "'\\", "$$--\r$$", "DO $x$ $y$ $x$;", "/*", "$", "$$"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		classifySQLText(s, false, 0)
+	})
+}
