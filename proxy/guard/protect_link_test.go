@@ -227,3 +227,19 @@ func TestLinkedCallAlwaysAsks(t *testing.T) {
 	h.refusal(h.response("2"))
 	h.serverIdle(3)
 }
+
+// FuzzPathStrings checks that any bytes are walked without a panic, and that what is
+// handed on starts like a path.
+func FuzzPathStrings(f *testing.F) {
+	for _, s := range []string{`{"a":"/x"}`, `"\/`, `"\\"`, `["~","file:x"]`, `"`, `"/\"`, `{"a":"b\\\\"/c"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pathStrings(b, func(s string) bool {
+			if !(strings.HasPrefix(s, "/") || strings.HasPrefix(s, "~") || len(s) >= 5 && strings.EqualFold(s[:5], "file:")) {
+				t.Errorf("handed on %q", s)
+			}
+			return true
+		})
+	})
+}
