@@ -512,6 +512,7 @@ var shellPatterns = []pattern{
 	{hints(`terraform tofu`), regexp.MustCompile(`(?i)\b(terraform|tofu)\s+(destroy\b|apply\b[^|;&\n]*-auto-approve)`), "changes or destroys infrastructure without review (terraform)"},
 	{hints(`aws`), regexp.MustCompile(`(?i)\baws\s+s3\s+(rm|rb)\b`), "deletes cloud storage (aws s3 rm)"},
 	{hints(`sudo`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*sudo\s`), "runs a command as root (sudo)"},
+	{hints(`doas pkexec su`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*(doas|pkexec)\s|(^|[;&|({` + "`" + `]|\$\()\s*su\s+(-[a-z]*\s+)*(-c|--command|-|--login|root)(\s|$)`), "runs a command as another user (doas, pkexec, su)"},
 	{hints(`:(`), regexp.MustCompile(`:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:`), "is a fork bomb"},
 	{hints(`/dev/`), regexp.MustCompile(`(?i)>\s*/dev/(sd[a-z]|nvme|disk|hd[a-z])`), "writes over a disk device"},
 	{hints(`chmod`), regexp.MustCompile(`(?i)\bchmod\s+(-R\s+)?[0-7]?777\b`), "makes files writable by everyone (chmod 777)"},

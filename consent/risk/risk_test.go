@@ -144,6 +144,11 @@ var classifyCases = []classifyCase{
 	{"sql after a dollar string with a quote", withArgs("query", `{"sql":"SELECT $$it's$$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
 	{"sql after a dollar string with a dash comment", withArgs("query", `{"sql":"SELECT $q$ -- $q$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
 	{"sql after a dollar string with a block comment", withArgs("query", `{"sql":"SELECT $$ /* $$; DROP TABLE users"}`), Destructive, "DROP TABLE"},
+	{"doas", withArgs("search", `{"q":"doas rm /etc/x"}`), Destructive, "another user"},
+	{"pkexec after a semicolon", withArgs("search", `{"q":"ls; pkexec id"}`), Destructive, "another user"},
+	{"su -c", withArgs("search", `{"q":"su -c 'id' root"}`), Destructive, "another user"},
+	{"su -", withArgs("search", `{"q":"su -"}`), Destructive, "another user"},
+	{"su as a word", withArgs("search", `{"q":"su casa es mi casa"}`), SafeRead, ""},
 	{"hidden characters still removed", withArgs("search", `{"q":"r\u200bm -rf ~"}`), Destructive, "rm -rf"},
 
 	{"english drop", withArgs("search_docs", `{"q":"drop me a line and update the docs"}`), SafeRead, ""},
