@@ -2,7 +2,6 @@ package guard
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/airlock-mcp/airlock/store/jsontext"
 )
 
 // The textual scan (Protection.scan) recognises a protected file however its path is
@@ -180,7 +181,8 @@ hops:
 }
 
 // pathStrings calls f with each JSON string in b (keys too) that starts like an absolute
-// or home-relative path, until f returns false. Strings that fail to decode are skipped.
+// or home-relative path or a file URI, until f returns false. b is valid JSON (the proxy
+// parsed it); the walk stops at anything that is not.
 func pathStrings(b []byte, f func(string) bool) {
 	for i := 0; i < len(b); {
 		q := bytes.IndexByte(b[i:], '"')
@@ -188,44 +190,23 @@ func pathStrings(b []byte, f func(string) bool) {
 			return
 		}
 		start := i + q
-		end := closingQuote(b, start+1)
-		if end < 0 {
+		end, ok := jsontext.SkipString(b, start)
+		if !ok {
 			return
 		}
-		i = end + 1
-		lit := b[start : end+1]
+		i = end
+		lit := b[start:end]
 		if len(lit) < 3 || len(lit) > maxLinkPath+2 || !pathStart(lit[1:]) {
 			continue
 		}
-		var s string
-		if json.Unmarshal(lit, &s) != nil {
+		s, ok := jsontext.Unquote(lit)
+		if !ok {
 			continue
 		}
 		if !f(s) {
 			return
 		}
 	}
-}
-
-// closingQuote returns the index of the quote that ends the string whose contents start
-// at i, or -1.
-func closingQuote(b []byte, i int) int {
-	for i < len(b) {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			return -1
-		}
-		j := i + q
-		k := j
-		for k > i && b[k-1] == '\\' {
-			k--
-		}
-		if (j-k)%2 == 0 {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
 }
 
 // pathStart reports whether JSON string contents c start with "/", "~/", "\/" (an
