@@ -149,6 +149,7 @@ func main() {
 	modes := []mode{
 		{name: "direct", kind: kindStdio, argv: []string{echo}, startN: 21, rssOf: "echo server"},
 		{name: "bare relay", kind: kindStdio, argv: []string{*flagRelay, echo}, startN: 21, rssOf: "relay"},
+		{name: "nonblock relay", kind: kindStdio, argv: []string{*flagRelay, "-nonblock", echo}, startN: 7, rssOf: "relay"},
 		{name: "airlock wrap", kind: kindStdio, argv: []string{*flagAirlock, "wrap", "--name", "echo", "--", echo}, startN: 21, rssOf: "airlock"},
 		{name: "airlock serve", kind: kindHTTP, argv: []string{*flagAirlock, "serve", "--addr", "127.0.0.1:%d", "--no-token"},
 			url: "http://127.0.0.1:%d/mcp/echo", startN: 7, rssOf: "airlock"},

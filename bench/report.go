@@ -195,6 +195,25 @@ func render(modes []mode, results []result, stats map[string]*modeStats, took ti
 	b.WriteString(table([]string{"verdict", "target", "measured"}, rows))
 	fmt.Fprintf(&b, "\nadded p50 = p50(mode, size) − p50(direct, size), both sequential; serve passes against a peer when 3 × added(serve) ≤ added(peer).\n")
 
+	// What a stdio proxy with non-blocking stdio must add (ARCHITECTURE.md asks for it):
+	// the same relay, with its stdin and stdout on the Go poller.
+	rows = nil
+	for _, sz := range sizes {
+		w, r, n := get("airlock wrap", sz.name), get("bare relay", sz.name), get("nonblock relay", sz.name)
+		if w == nil || r == nil || n == nil {
+			continue
+		}
+		pct := func(a, b time.Duration) string { return fmt.Sprintf("%+.1f %%", 100*(float64(a)/float64(b)-1)) }
+		rows = append(rows, []string{sz.name, ms(r.p50), ms(n.p50), pct(n.p50, r.p50), ms(w.p50), pct(w.p50, r.p50), pct(w.p50, n.p50)})
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(&b, "\n## Against the stdio floors\n\n")
+		fmt.Fprintf(&b, "The bare relay (`bench/relay`) reads its stdin with blocking reads; `relay -nonblock` is the same relay with its\n")
+		fmt.Fprintf(&b, "stdin and stdout non-blocking on the Go poller, as ../shared/ARCHITECTURE.md requires of Airlock (a blocking stdin\n")
+		fmt.Fprintf(&b, "stalls ~10 ms per 64 KiB message). The difference between the two is what that requirement costs before any parsing.\n\n")
+		b.WriteString(table([]string{"size", "bare relay p50 ms", "nonblock relay p50 ms", "nonblock vs bare", "wrap p50 ms", "wrap vs bare", "wrap vs nonblock"}, rows))
+	}
+
 	// What any bridge must add: the HTTP floor (bench/httprelay) does nothing but relay.
 	rows = nil
 	for _, sz := range sizes {

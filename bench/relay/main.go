@@ -1,6 +1,10 @@
 // Command relay is the floor for any stdio MCP proxy: it starts CMD and copies
 // newline-delimited messages both ways between its own stdio and the child's, with no
 // parsing at all.
+//
+// With -nonblock it first puts its stdin and stdout in non-blocking mode on the Go
+// poller, as Airlock does (../shared/ARCHITECTURE.md requires it: with a blocking stdin
+// a 64 KiB message stalls about 10 ms): the floor for a proxy built that way.
 package main
 
 import (
@@ -35,11 +39,17 @@ func pump(dst io.Writer, src io.Reader, done func()) {
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		os.Stderr.WriteString("usage: relay CMD [ARG…]\n")
+	args := os.Args[1:]
+	stdin, stdout := os.Stdin, os.Stdout
+	if len(args) > 0 && args[0] == "-nonblock" {
+		args = args[1:]
+		stdin, stdout = nonblocking(stdin), nonblocking(stdout)
+	}
+	if len(args) < 1 {
+		os.Stderr.WriteString("usage: relay [-nonblock] CMD [ARG…]\n")
 		os.Exit(2)
 	}
-	cmd := exec.Command(os.Args[1], os.Args[2:]...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
@@ -47,7 +57,7 @@ func main() {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	go pump(in, os.Stdin, func() { in.Close() })
-	pump(os.Stdout, out, func() {})
+	go pump(in, stdin, func() { in.Close() })
+	pump(stdout, out, func() {})
 	cmd.Wait()
 }
