@@ -28,7 +28,9 @@ VS Code, Windsurf) and which of their servers already go through Airlock.`,
 		summary: `Put every MCP server of an IDE behind Airlock: move each definition into servers.json (and
 its credentials into the OS keyring) and point the IDE at "airlock run NAME". Shows the
 change first, keeps a backup, and is undone by "airlock uninstall". NAME is one of
-claude-desktop, claude-code, cursor, vscode, windsurf.`,
+claude-desktop, claude-code, cursor, vscode, windsurf. A project's own MCP file in the
+current directory (.mcp.json, .cursor/mcp.json, .vscode/mcp.json), usually shared with a
+team, is left alone unless named with --file.`,
 		run: runInstall,
 	})
 	register(&command{
@@ -138,9 +140,14 @@ func runInstall(ctx context.Context, env *Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c, locs, err := targets(env, *clientName, *file, fs.Args())
+	c, locs, shared, err := targets(env, *clientName, *file, fs.Args())
 	if err != nil {
 		return err
+	}
+	for _, l := range shared {
+		fmt.Fprintf(env.Stdout, "%s: left alone: a project's MCP file, usually shared with the team through version\n"+
+			"  control; its entries would point at this machine's servers.json. To change it anyway:\n"+
+			"  airlock install --client %s --file %s\n", l.Path, c, l.Path)
 	}
 	in, err := installer(env, *dryRun)
 	if err != nil {
@@ -156,6 +163,10 @@ func runInstall(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintf(env.Stdout, "%s:\n", res.File)
+		if len(res.Rewritten) > 0 && projectFile(env, loc.Path) {
+			fmt.Fprintf(env.Stdout, "  note: this looks like a project's shared MCP file: the rewritten entries work only where\n"+
+				"  servers.json defines them (this machine); keep it out of commits, or give teammates the servers too\n")
+		}
 		for _, r := range res.Rewritten {
 			how := "added to servers.json"
 			if !r.AddedServer {
@@ -198,39 +209,63 @@ func entryLabel(name, project string) string {
 	return name
 }
 
-// targets resolves --client and --file into the files to edit: --file, or the
-// client's files that exist.
-func targets(env *Env, clientName, file string, rest []string) (ideconfig.Client, []ideconfig.Location, error) {
+// targets resolves --client and --file into the files to edit: --file, or the client's
+// user files that exist. The client's project files in the working directory (.mcp.json,
+// .cursor/mcp.json, .vscode/mcp.json) are returned apart, in shared, and not edited
+// unless named with --file: they are usually committed for a whole team, and the entries
+// install writes ("airlock run NAME") work only where servers.json defines NAME.
+func targets(env *Env, clientName, file string, rest []string) (c ideconfig.Client, edit, shared []ideconfig.Location, err error) {
 	if len(rest) > 0 {
-		return "", nil, usagef("unexpected argument %q", rest[0])
+		return "", nil, nil, usagef("unexpected argument %q", rest[0])
 	}
 	if clientName == "" {
-		return "", nil, usagef("missing --client")
+		return "", nil, nil, usagef("missing --client")
 	}
-	c, err := ideconfig.ParseClient(clientName)
+	c, err = ideconfig.ParseClient(clientName)
 	if err != nil {
-		return "", nil, usagef("%v", err)
+		return "", nil, nil, usagef("%v", err)
 	}
 	if file != "" {
 		abs, err := filepath.Abs(file)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
-		return c, []ideconfig.Location{{Client: c, Scope: "file", Path: abs, Format: ideconfig.FormatFor(c, abs)}}, nil
+		return c, []ideconfig.Location{{Client: c, Scope: "file", Path: abs, Format: ideconfig.FormatFor(c, abs)}}, nil, nil
 	}
-	var found []ideconfig.Location
 	var looked []string
 	for _, l := range platform(env).LocationsFor(c) {
 		looked = append(looked, l.Path)
 		if _, err := os.Stat(l.Path); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		found = append(found, l)
+		if l.Scope == "project" {
+			shared = append(shared, l)
+			continue
+		}
+		edit = append(edit, l)
 	}
-	if len(found) == 0 {
-		return "", nil, fmt.Errorf("no %s config found (looked in %s); use --file PATH", c, strings.Join(looked, ", "))
+	if len(edit) == 0 && len(shared) == 0 {
+		return "", nil, nil, fmt.Errorf("no %s config found (looked in %s); use --file PATH", c, strings.Join(looked, ", "))
 	}
-	return c, found, nil
+	return c, edit, shared, nil
+}
+
+// projectFile reports whether path looks like a project's MCP file (.mcp.json,
+// .cursor/mcp.json, .vscode/mcp.json in some directory) rather than one of the user's own
+// files, which can end the same way (~/.cursor/mcp.json).
+func projectFile(env *Env, path string) bool {
+	slashed := filepath.ToSlash(path)
+	for _, l := range platform(env).Locations() {
+		if l.Scope != "project" && filepath.Clean(l.Path) == filepath.Clean(path) {
+			return false
+		}
+	}
+	for _, name := range ideconfig.ProjectFileNames() {
+		if slashed == name || strings.HasSuffix(slashed, "/"+name) {
+			return true
+		}
+	}
+	return false
 }
 
 func runUninstall(ctx context.Context, env *Env, args []string) error {

@@ -104,6 +104,58 @@ func TestClientsInstallUninstall(t *testing.T) {
 	}
 }
 
+// TestInstallLeavesProjectFiles checks that install does not rewrite a project's MCP
+// file (committed for a team, its rewritten entries would work only on this machine)
+// unless it is named with --file, and says so either way.
+func TestInstallLeavesProjectFiles(t *testing.T) {
+	keyring.MockInit()
+	t.Setenv("AIRLOCK_HOME", t.TempDir())
+	home, project := t.TempDir(), t.TempDir()
+	t.Chdir(project)
+	write := func(path string) {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(cursorConfig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user, shared := filepath.Join(home, ".cursor", "mcp.json"), filepath.Join(project, ".cursor", "mcp.json")
+	write(shared)
+
+	// Only the project's file: nothing is written, and the way to include it is shown.
+	code, out, errOut := runWithHome(t, home, "install", "--client", "cursor")
+	if code != 0 || !strings.Contains(out, shared+": left alone") || !strings.Contains(out, "airlock install --client cursor --file "+shared) {
+		t.Fatalf("install with only a project file: %d\n%s%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(shared); string(b) != cursorConfig {
+		t.Fatalf("install rewrote the project's file:\n%s", b)
+	}
+
+	// The user's file beside it is installed; the project's is still left alone.
+	write(user)
+	code, out, errOut = runWithHome(t, home, "install", "--client", "cursor")
+	if code != 0 || !strings.Contains(out, "github → airlock run github") || !strings.Contains(out, shared+": left alone") {
+		t.Fatalf("install: %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "looks like a project's shared MCP file") {
+		t.Errorf("the user's own ~/.cursor/mcp.json was taken for a project file:\n%s", out)
+	}
+	if b, _ := os.ReadFile(user); string(b) == cursorConfig {
+		t.Error("the user's file was not installed")
+	}
+	if b, _ := os.ReadFile(shared); string(b) != cursorConfig {
+		t.Fatalf("install rewrote the project's file:\n%s", b)
+	}
+
+	// Named with --file, it is installed, with a warning.
+	code, out, errOut = runWithHome(t, home, "install", "--client", "cursor", "--file", shared)
+	if code != 0 || !strings.Contains(out, "looks like a project's shared MCP file") {
+		t.Fatalf("install --file: %d\n%s%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(shared); string(b) == cursorConfig {
+		t.Error("install --file left the project's file unchanged")
+	}
+}
+
 func TestInstallUsage(t *testing.T) {
 	t.Setenv("AIRLOCK_HOME", t.TempDir())
 	home := t.TempDir()
