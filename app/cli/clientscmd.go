@@ -163,9 +163,8 @@ func runInstall(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintf(env.Stdout, "%s:\n", res.File)
-		if len(res.Rewritten) > 0 && projectFile(env, loc.Path) {
-			fmt.Fprintf(env.Stdout, "  note: this looks like a project's shared MCP file: the rewritten entries work only where\n"+
-				"  servers.json defines them (this machine); keep it out of commits, or give teammates the servers too\n")
+		if len(res.Rewritten) > 0 && loc.Scope != "project" && projectFile(env, loc.Path) {
+			fmt.Fprintf(env.Stdout, "  %s\n", ideconfig.SharedFileNote)
 		}
 		for _, r := range res.Rewritten {
 			how := "added to servers.json"

@@ -85,6 +85,10 @@ type planned struct {
 	reuse   bool
 }
 
+// SharedFileNote is said when a project's MCP file is installed: such files are usually
+// committed for a team, and "airlock run NAME" works only where servers.json defines NAME.
+const SharedFileNote = "note: this looks like a project's shared MCP file: the rewritten entries work only where servers.json defines them (this machine); keep it out of commits, or give teammates the servers too"
+
 // Install points every unprotected server of the file at loc at `airlock run NAME`,
 // after adding its definition to servers.json and its credentials to the keyring.
 // Entries already going through Airlock are left alone, so a second install changes
@@ -99,6 +103,9 @@ func (in *Installer) Install(c Client, loc Location) (*Result, error) {
 				continue
 			}
 			return nil, fmt.Errorf("%s keeps changing (is the IDE rewriting it?): nothing written; close the IDE and try again", path)
+		}
+		if err == nil && loc.Scope == "project" && len(res.Rewritten) > 0 {
+			res.Notes = append(res.Notes, SharedFileNote)
 		}
 		return res, err
 	}

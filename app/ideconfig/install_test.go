@@ -351,3 +351,22 @@ func TestScanReportsProtection(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// Installing a project's MCP file (as the app's Clients view can) says that its entries
+// now work only where servers.json defines them; a user's file gets no such note.
+func TestInstallNotesSharedFile(t *testing.T) {
+	for _, scope := range []string{"user", "project"} {
+		e := newEnv(t, Cursor, "mcp.json", []byte(cursorFile))
+		e.in.DryRun = true
+		loc := e.loc
+		loc.Scope = scope
+		res, err := e.in.Install(Cursor, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noted := strings.Contains(strings.Join(res.Notes, "\n"), SharedFileNote)
+		if noted != (scope == "project") {
+			t.Errorf("scope %s: notes %q", scope, res.Notes)
+		}
+	}
+}
