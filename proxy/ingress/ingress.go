@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -159,6 +160,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
+		if !jsonContent(r.Header.Get("Content-Type")) {
+			// MCP clients send application/json. Requiring it also means a web page can
+			// reach this endpoint only after a CORS preflight, which Airlock never grants:
+			// a "simple" cross-origin POST (text/plain, form data) carries no such type.
+			http.Error(w, "Unsupported Media Type: send MCP messages with Content-Type: application/json", http.StatusUnsupportedMediaType)
+			return
+		}
 		s.post(w, r, name, backend)
 	case http.MethodGet:
 		s.get(w, r, name)
@@ -187,6 +195,13 @@ func loopbackHost(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// jsonContent reports whether a Content-Type header is application/json (parameters
+// such as charset allowed).
+func jsonContent(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 func loopbackOrigin(origin string) bool {

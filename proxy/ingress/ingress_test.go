@@ -134,6 +134,11 @@ func TestRequestChecks(t *testing.T) {
 		{"loopback origin", map[string]string{"Authorization": "Bearer sekret", "Origin": "http://localhost:3000"}, http.StatusOK},
 		{"localhost host", map[string]string{"Authorization": "Bearer sekret", "Host": "localhost:1234"}, http.StatusOK},
 		{"ipv6 loopback host", map[string]string{"Authorization": "Bearer sekret", "Host": "[::1]:1234"}, http.StatusOK},
+		{"json with charset", map[string]string{"Authorization": "Bearer sekret", "Content-Type": "application/json; charset=utf-8"}, http.StatusOK},
+		// What a web page can send cross-origin without a CORS preflight.
+		{"text/plain body", map[string]string{"Authorization": "Bearer sekret", "Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{"form body", map[string]string{"Authorization": "Bearer sekret", "Content-Type": "application/x-www-form-urlencoded"}, http.StatusUnsupportedMediaType},
+		{"no content type", map[string]string{"Authorization": "Bearer sekret", "Content-Type": ""}, http.StatusUnsupportedMediaType},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -370,6 +375,7 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "http://127.0.0.1:9/mcp/stuck", strings.NewReader(initBody))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	s.ServeHTTP(rec, req)
 	sid := rec.Header().Get(headerSessionID)
@@ -387,6 +393,7 @@ func TestQueueBudgetLeavesBodiesUnread(t *testing.T) {
 		req := httptest.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:9/mcp/stuck", nil)
 		req.Body = &watchedBody{r: strings.NewReader(body), read: read, i: i}
 		req.ContentLength = int64(len(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		req.Header.Set(headerSessionID, sid)
 		wg.Add(1)
