@@ -101,7 +101,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "  %s/mcp/%s\n", base, name)
 	}
 	if *noToken {
-		fmt.Fprintln(env.Stderr, "airlock serve: WARNING: --no-token: any program running as any user on this machine can now use these servers through Airlock without a token. Browsers are still refused (Host and Origin checks).")
+		fmt.Fprintln(env.Stderr, "airlock serve: WARNING: --no-token: any program running as any user on this machine can now use these servers through Airlock without a token. Browsers are still refused (Host and Origin checks, and only application/json POSTs, which a web page cannot send cross-origin without a CORS preflight that Airlock never grants).")
 	} else {
 		fmt.Fprintln(env.Stderr, "airlock serve: clients must send \"Authorization: Bearer TOKEN\"; see `airlock serve --print-token`")
 	}
