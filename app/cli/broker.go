@@ -194,6 +194,12 @@ func printPending(w io.Writer, p apitype.Pending) {
 		for _, reason := range r.Reasons {
 			fmt.Fprintf(w, "    - %s\n", reason.Text)
 		}
+		switch {
+		case r.Protected:
+			fmt.Fprintf(w, "    ! names Airlock's own files or an IDE's MCP settings: no permission for the tool covers it\n")
+		case r.Dangerous:
+			fmt.Fprintf(w, "    ! the arguments are dangerous in themselves: a permission for the tool will not cover calls like this\n")
+		}
 		if len(r.Arguments) > 0 {
 			fmt.Fprintf(w, "    arguments: %s\n", truncate(visible(string(r.Arguments)), 400))
 		}

@@ -103,6 +103,10 @@ type AskRequest struct {
 	// standing grants for the tool do not cover it; only a person (or an approval of
 	// this identical call) does.
 	Protected bool `json:"protected,omitempty"`
+	// Dangerous marks a call whose arguments are dangerous in themselves (a destructive
+	// shell or SQL command, downloaded code run, a credential file changed): a grant for
+	// the tool was given for other calls and does not cover it either.
+	Dangerous bool `json:"dangerous,omitempty"`
 	// Launches.
 	Launch *Launch `json:"launch,omitempty"`
 	// Elicitations and OAuth: what the server wants the browser to open.

@@ -664,6 +664,27 @@ func TestToolGrantsDoNotCoverProtectedCalls(t *testing.T) {
 	})
 }
 
+// A call marked Dangerous (its arguments are: rm -rf, DROP TABLE, ...) is not covered
+// by a session or always grant for its tool either; the identical call approved late is.
+func TestToolGrantsDoNotCoverDangerousCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBroker(t, Options{})
+		ctx := context.Background()
+		ch := ask(ctx, b, call("s1", "run_command", `{"command":"ls"}`))
+		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Session)
+		mustAnswer(t, ch)
+		ch = ask(ctx, b, call("s2", "run_command", `{"command":"ls"}`))
+		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Always)
+		mustAnswer(t, ch)
+		if r := mustAnswer(t, ask(ctx, b, call("s1", "run_command", `{"command":"npm test"}`))); r.d.DecidedBy != "grant" {
+			t.Fatalf("ordinary command: %+v, want allow by grant", r.d)
+		}
+		dangerous := call("s1", "run_command", `{"command":"rm -rf ~"}`)
+		dangerous.Dangerous = true
+		mustWait(t, b, ask(ctx, b, dangerous), "dangerous call despite tool grants")
+	})
+}
+
 // Turning terminal approvals off in policy.toml takes effect in a running broker: a
 // pending request can no longer be approved from the command line.
 func TestFollowPolicyTurnsCLIApprovalsOff(t *testing.T) {

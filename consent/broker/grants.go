@@ -69,8 +69,10 @@ func (gs *grantStore) match(req apitype.AskRequest, now time.Time) (apitype.Gran
 				if g.ArgsHash == req.ArgsHash {
 					return g, true
 				}
-			case req.Protected:
-				// Tool-wide grants do not reach Airlock's own files.
+			case req.Protected || req.Dangerous:
+				// Tool-wide grants do not reach Airlock's own files, nor arguments that are
+				// dangerous in themselves: "always allow run_command" was given for the
+				// commands a person saw, not for rm -rf ~.
 			case g.Scope == apitype.Session:
 				if g.Session != "" && g.Session == req.Session {
 					return g, true

@@ -62,19 +62,31 @@ func (s *scanner) writeTier(lo Tier) Tier {
 	return lo
 }
 
-// argumentReasons walks args and returns the argument reasons.
-func argumentReasons(args json.RawMessage, n nameInfo) []Reason {
+// argumentReasons walks args and returns the argument reasons, and whether one of them
+// makes the call dangerous in itself (see Assessment.Danger).
+func argumentReasons(args json.RawMessage, n nameInfo) (rs []Reason, danger bool) {
 	trimmed := bytes.TrimSpace(args)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
-		return nil
+		return nil, false
 	}
 	s := &scanner{name: n, byKind: map[string]*finding{}}
 	s.walk(trimmed, "arguments", 0)
-	var rs []Reason
 	for _, f := range s.findings {
 		rs = append(rs, Reason{SourceArgument, f.tier, f.text})
+		danger = danger || dangerInItself(f)
 	}
-	return rs
+	return rs, danger
+}
+
+// dangerInItself reports whether a finding makes a call dangerous whatever the tool
+// was allowed for: tier-3 shell, SQL and credential-file findings. Money and recipients
+// are what payment and mail tools are for, and a long or truncated argument is only
+// partly read, not known to be dangerous: a permission for the tool covers those.
+func dangerInItself(f *finding) bool {
+	if f.tier < Destructive {
+		return false
+	}
+	return strings.HasPrefix(f.kind, "shell:") || strings.HasPrefix(f.kind, "path:") || strings.HasPrefix(f.kind, "sql:")
 }
 
 type frame struct {

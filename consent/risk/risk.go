@@ -80,6 +80,12 @@ type Reason struct {
 type Assessment struct {
 	Tier    Tier     `json:"tier"`
 	Reasons []Reason `json:"reasons"`
+	// Danger marks a call whose arguments are dangerous in themselves, whatever tool
+	// carries them: a shell or SQL command that destroys, escalates or runs downloaded
+	// code, a credential file for a tool that may change it, or arguments Airlock could
+	// not assess. A permission a person gave for the tool ("allow for this session",
+	// "always") was given for what they saw, so it does not cover such a call.
+	Danger bool `json:"danger,omitempty"`
 }
 
 // faultHook, set only by tests, runs at the start of every Classify.
@@ -99,7 +105,7 @@ func Classify(c Call) (a Assessment) {
 		// A fault in the reading must not take the proxy down, nor let the call through:
 		// it goes to a person, who is told why.
 		if r := recover(); r != nil {
-			a = Assessment{Tier: Destructive, Reasons: []Reason{{SourceArgument, Destructive,
+			a = Assessment{Tier: Destructive, Danger: true, Reasons: []Reason{{SourceArgument, Destructive,
 				fmt.Sprintf("Airlock could not assess this call (internal error: %v), so a person decides", r)}}}
 		}
 	}()
@@ -108,8 +114,9 @@ func Classify(c Call) (a Assessment) {
 	}
 	t := toolAnalysis(c)
 	rs := append([]Reason(nil), t.reasons...)
-	rs = append(rs, argumentReasons(c.Args, t.name)...)
-	a = Assessment{Reasons: rs}
+	args, danger := argumentReasons(c.Args, t.name)
+	rs = append(rs, args...)
+	a = Assessment{Reasons: rs, Danger: danger}
 	for _, r := range rs {
 		a.Tier = max(a.Tier, r.Tier)
 	}

@@ -199,6 +199,7 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 		if b.Tier > a.Tier {
 			a.Tier = b.Tier
 		}
+		a.Danger = a.Danger || b.Danger
 		a.Reasons = append(a.Reasons, b.Reasons...)
 		va := g.pol().Evaluate(policy.Input{Server: g.Server, Tool: alias, Args: args, Tier: int(a.Tier)})
 		v = stricter(v, va)
@@ -321,8 +322,10 @@ func (g *Guard) request(s *proxy.Session, call *proxy.ToolCall, a risk.Assessmen
 	if full {
 		// Grants match on this hash: key order must not matter.
 		req.ArgsHash = ArgsHash(call.Arguments)
-		// A standing grant for the tool does not cover Airlock's own files.
+		// A standing grant for the tool does not cover Airlock's own files, nor arguments
+		// that are dangerous in themselves.
 		req.Protected = g.Protect.In(call.Arguments) != ""
+		req.Dangerous = a.Danger
 	} else {
 		// Only a record: the exact bytes' hash is cheap and identifies them as well.
 		req.ArgsHash = rawHash(call.Arguments)

@@ -740,3 +740,28 @@ func TestLivePolicyAppliesToRunningSession(t *testing.T) {
 		t.Error("the denied tool is still listed")
 	}
 }
+
+// The request a person sees says when the arguments are dangerous in themselves, so the
+// broker's grants for the tool do not cover it; an ordinary command of the same tier-3
+// tool is not marked.
+func TestDangerousArgumentsMarked(t *testing.T) {
+	a := newGtAsker()
+	h := newHarness(t, policy.Default(), a, noElicitation)
+	defer h.close()
+	h.listTools()
+	for i, c := range []struct {
+		args string
+		want bool
+	}{
+		{`{"command":"ls -la"}`, false},
+		{`{"command":"rm -rf ~"}`, true},
+	} {
+		h.callTool(i+1, "run_command", c.args)
+		q := <-a.asked
+		if q.req.Tier != 3 || q.req.Dangerous != c.want {
+			t.Errorf("%s: asked tier %d dangerous %v, want 3 and %v", c.args, q.req.Tier, q.req.Dangerous, c.want)
+		}
+		q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
+		h.response(fmt.Sprint(i + 1))
+	}
+}

@@ -52,6 +52,8 @@ export interface AskRequest {
   argsHash?: string;
   /** The call names Airlock's own files or an IDE's MCP settings: no grant covers it. */
   protected?: boolean;
+  /** The arguments are dangerous in themselves (rm -rf, DROP TABLE, ...): tool grants do not cover it. */
+  dangerous?: boolean;
   launch?: Launch | null;
   url?: string;
   message?: string;

@@ -43,6 +43,18 @@ describe('tool-call card', () => {
     expect(screen.queryByTestId('protected-note')).toBeNull();
   });
 
+  it('says when the arguments are dangerous in themselves, and only then', () => {
+    const { card, unmount } = show({ tool: 'run_command', tier: 3, dangerous: true });
+    const note = screen.getByTestId('dangerous-note');
+    expect(note.textContent).toContain('dangerous in themselves');
+    expect(note.textContent).toContain('each asks again');
+    expect(document.getElementById(card.getAttribute('aria-describedby')!)!.contains(note)).toBe(true);
+    expect(screen.getByTestId('allow-always').title).toContain('dangerous arguments');
+    unmount();
+    show({ tool: 'run_command', tier: 3 });
+    expect(screen.queryByTestId('dangerous-note')).toBeNull();
+  });
+
   it.each([
     [0, 'Safe read'], [1, 'Sensitive read'], [2, 'Write'], [3, 'Destructive'],
   ])('tier %i badge says %s', (tier, label) => {
