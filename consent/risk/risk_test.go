@@ -394,7 +394,7 @@ func TestClassifyDanger(t *testing.T) {
 		{withArgs("read_file", `{"path":"~/.ssh/id_rsa"}`), false}, // a sensitive read, tier 1
 		{withArgs("send_payment", `{"amount":"250.00","currency":"EUR"}`), false},
 		{withArgs("send_email", `{"to":"a@example.com","body":"hi"}`), false},
-		{withArgs("write_file", `{"path":"/tmp/a.txt","content":"` + long + `"}`), false},
+		{withArgs("write_file", `{"path":"/tmp/a.txt","content":"`+long+`"}`), false},
 	}
 	for _, c := range cases {
 		a := Classify(c.call)
