@@ -138,6 +138,11 @@ func startAirlock(t *testing.T, bin, mode string, args ...string) *airlockProc {
 	}
 	home := t.TempDir()
 	trust(t, bin, home, "fake", exe)
+	// The relay tests send messages of several MiB, more than Airlock reads whole, which
+	// a person would decide; the policy lets the fake server's echo through instead.
+	if err := os.WriteFile(filepath.Join(home, "policy.toml"), []byte("[[rules]]\ntool = \"echo\"\naction = \"allow\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, append(append([]string{"wrap", "--name", "fake"}, args...), "--", exe)...)
 	cmd.Env = append(os.Environ(), "AIRLOCK_HOME="+home, "FAKE_MCP_SERVER="+mode, "GORACE=atexit_sleep_ms=0")
 	stdin, err := cmd.StdinPipe()

@@ -17,10 +17,14 @@ import (
 
 // Limits on the work done per call, whatever the size of the arguments.
 const (
-	maxTokens      = 20000     // JSON tokens read
-	maxStringScan  = 16 << 10  // bytes of one string that are pattern-matched
-	maxTotalScan   = 256 << 10 // bytes pattern-matched in all
-	maxPathDepth   = 32        // nesting depth shown in argument paths
+	maxTokens = 20000 // JSON tokens read
+	// Every string is pattern-matched whole up to these bounds, and past them the call
+	// goes to a person: anything could hide after the part that was read (a DROP TABLE
+	// after 16 KiB of comment). 1 MiB of ordinary text costs about 0.4 ms; text made of
+	// nothing but hint words, the worst case, about 0.3 s.
+	maxStringScan  = 1 << 20        // bytes of one string that are pattern-matched
+	maxTotalScan   = 1<<20 + 64<<10 // bytes pattern-matched in all: a whole 1 MiB string and its neighbours
+	maxPathDepth   = 32             // nesting depth shown in argument paths
 	maxExcerptRune = 40
 )
 
@@ -79,12 +83,17 @@ func argumentReasons(args json.RawMessage, n nameInfo) (rs []Reason, danger bool
 }
 
 // dangerInItself reports whether a finding makes a call dangerous whatever the tool
-// was allowed for: tier-3 shell, SQL and credential-file findings. Money and recipients
-// are what payment and mail tools are for, and a long or truncated argument is only
-// partly read, not known to be dangerous: a permission for the tool covers those.
+// was allowed for: tier-3 shell, SQL and credential-file findings, and arguments too
+// large to read whole (anything can hide past the part that was read). Money and
+// recipients are what payment and mail tools are for: a permission for the tool covers
+// those.
 func dangerInItself(f *finding) bool {
 	if f.tier < Destructive {
 		return false
+	}
+	switch f.kind {
+	case "long", "truncated":
+		return true
 	}
 	return strings.HasPrefix(f.kind, "shell:") || strings.HasPrefix(f.kind, "path:") || strings.HasPrefix(f.kind, "sql:")
 }
@@ -137,7 +146,7 @@ func (s *scanner) walk(data []byte, base string, encoded int) {
 	}
 	for tokens := 0; ; tokens++ {
 		if tokens == maxTokens {
-			s.add("truncated", s.writeTier(Write), "arguments", fmt.Sprintf(
+			s.add("truncated", Destructive, "arguments", fmt.Sprintf(
 				"arguments are too large to check fully; only the first %d JSON tokens were scanned", maxTokens))
 			return
 		}
@@ -621,12 +630,12 @@ func (s *scanner) checkString(path, field, v string) {
 
 func (s *scanner) checkText(path, field, v string) {
 	if len(v) > maxStringScan {
-		s.add("long", s.writeTier(Write), path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
+		s.add("long", Destructive, path, fmt.Sprintf("argument %s is longer than %d KiB; only its start was checked", path, maxStringScan>>10))
 		v = v[:maxStringScan]
 	}
 	s.scanned += len(v)
 	if s.scanned > maxTotalScan {
-		s.add("truncated", s.writeTier(Write), "arguments", fmt.Sprintf(
+		s.add("truncated", Destructive, "arguments", fmt.Sprintf(
 			"arguments are too large to check fully; only the first %d KiB of text was scanned", maxTotalScan>>10))
 		s.stopped = true
 		return

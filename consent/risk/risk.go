@@ -93,7 +93,8 @@ var faultHook func(Call)
 
 // Classify assigns c a tier. It never fails: unreadable arguments or unknown tools get
 // tier 2 at least, and the work it does is bounded whatever the size of c.Args (it scans
-// at most 20000 JSON tokens and 1 MiB of text, and says so in a reason when it stops).
+// at most 20000 JSON tokens and 1088 KiB of text, and past that the call is tier 3 with a
+// reason saying what was not read).
 //
 // Argument findings depend on what the name says the tool does: a sensitive path is
 // tier 1 for a read and 3 for anything else, an amount of money 2 for a read and 3

@@ -286,8 +286,10 @@ func TestClassifyExact(t *testing.T) {
 func TestClassifyBounded(t *testing.T) {
 	deep := strings.Repeat("[", 5000) + `"rm -rf /"` + strings.Repeat("]", 5000)
 	wide := "[" + strings.Repeat(`"x",`, 30000) + `"rm -rf /"]`
-	long := `{"content":"` + strings.Repeat("a", 100<<10) + ` rm -rf /"}`
+	long := `{"content":"` + strings.Repeat("a", maxStringScan) + ` rm -rf /"}`
 	many := "[" + strings.Repeat(`"`+strings.Repeat("b", 15<<10)+`",`, 80) + `"x"]`
+	// Past what was read, the call goes to a person: 71 strings of 15 KiB fill the budget.
+	tooMany := "[" + strings.Repeat(`"`+strings.Repeat("b", 15<<10)+`",`, 80) + `"rm -rf /"]`
 	repeated := `{"a":"~/.ssh/a","b":"~/.ssh/b","c":"~/.ssh/c"}`
 	hinty := strings.Repeat("rm -x .ssh .aws .env /etc/ id_ .pem .config private mkfs of= curl sudo :( /dev/ chmod push --hard drop delete $ usd ", 150)
 	worst := "[" + strings.Repeat(strconv.Quote(hinty)+",", 80) + `"x"]`
@@ -297,11 +299,12 @@ func TestClassifyBounded(t *testing.T) {
 		reason     string
 	}{
 		{"deep", deep, Destructive, "…"},
-		{"wide", wide, Write, "only the first 20000 JSON tokens"},
-		{"long", long, Write, "longer than 16 KiB"},
-		{"many", many, Write, "only the first 256 KiB"},
+		{"wide", wide, Destructive, "only the first 20000 JSON tokens"},
+		{"long", long, Destructive, "longer than 1024 KiB"},
+		{"many", many, Destructive, "only the first 1088 KiB"},
+		{"too many", tooMany, Destructive, "only the first 1088 KiB"},
 		{"repeated", repeated, SensitiveRead, "arguments.a points into ~/.ssh\n"},
-		{"worst", worst, Destructive, "only the first 256 KiB"},
+		{"worst", worst, Destructive, "formats a file system (mkfs)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,19 +314,37 @@ func TestClassifyBounded(t *testing.T) {
 			}
 		})
 	}
-	// What could not be checked cannot be assumed harmless: for a tool that writes (or
-	// does something unknown), unchecked text past the limits means a person decides, so
-	// that a payload hidden after 16 KiB of padding cannot pass as a tier-2 write.
+	// What could not be checked cannot be assumed harmless, for any tool: unchecked text
+	// past the limits means a person decides, and no permission for the tool covers it.
 	for _, tc := range []struct{ name, args, reason string }{
-		{"long", long, "longer than 16 KiB"},
+		{"long", long, "longer than 1024 KiB"},
 		{"wide", wide, "only the first 20000 JSON tokens"},
-		{"many", many, "only the first 256 KiB"},
+		{"many", many, "only the first 1088 KiB"},
 	} {
-		for _, tool := range []string{"create_issue", "frobnicate"} {
+		for _, tool := range []string{"read_file", "query", "create_issue", "frobnicate"} {
 			got := Classify(withArgs(tool, tc.args))
-			if got.Tier != Destructive || !strings.Contains(reasonsText(got), tc.reason) {
-				t.Errorf("%s on %s: tier %v, want 3 with %q; reasons:\n%s", tc.name, tool, got.Tier, tc.reason, reasonsText(got))
+			if got.Tier != Destructive || !got.Danger || !strings.Contains(reasonsText(got), tc.reason) {
+				t.Errorf("%s on %s: tier %v danger %v, want 3, dangerous, with %q; reasons:\n%s", tc.name, tool, got.Tier, got.Danger, tc.reason, reasonsText(got))
 			}
+		}
+	}
+}
+
+// Padding does not hide what follows it: every string is read whole up to 1 MiB, so a
+// read-named tool's SQL or command after 100 KiB of comment is found.
+func TestClassifyReadsPastPadding(t *testing.T) {
+	pad := strings.Repeat("lorem ipsum dolor sit amet ", 4000) // ~105 KiB
+	for _, c := range []struct {
+		call   Call
+		reason string
+	}{
+		{withArgs("query", `{"sql":"SELECT 1; /* `+pad+` */ DROP TABLE users"}`), "DROP"},
+		{withArgs("search", `{"q":"`+pad+` ; rm -rf ~"}`), "rm -rf"},
+		{withArgs("read_file", `{"paths":["`+pad+`","~/.ssh/id_rsa"]}`), "~/.ssh"},
+	} {
+		a := Classify(c.call)
+		if a.Tier < SensitiveRead || !strings.Contains(reasonsText(a), c.reason) || strings.Contains(reasonsText(a), "only its start") {
+			t.Errorf("%s: tier %v; reasons:\n%s", c.call.Tool, a.Tier, reasonsText(a))
 		}
 	}
 }
