@@ -100,6 +100,10 @@ var classifyCases = []classifyCase{
 	{"sql load_extension", withArgs("query", `{"sql":"SELECT load_extension('/tmp/x.so')"}`), Destructive, "native code"},
 	{"sql into outfile", withArgs("query", `{"sql":"SELECT * INTO OUTFILE '/tmp/u' FROM users"}`), Write, "writes a file"},
 	{"sql pg_read_file", withArgs("query", `{"sql":"SELECT pg_read_file('/etc/passwd')"}`), SensitiveRead, "reads a file"},
+	{"sql pg_terminate_backend", withArgs("query", `{"sql":"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"}`), Destructive, "ends other database sessions"},
+	{"sql lo_unlink", withArgs("query", `{"sql":"SELECT lo_unlink(16409)"}`), Destructive, "deletes a large object"},
+	{"sql dblink_exec", withArgs("query", `{"sql":"SELECT dblink_exec('dbname=prod', 'DROP TABLE x')"}`), Destructive, "another database"},
+	{"sql merge then delete", withArgs("query", `{"sql":"MERGE INTO users USING x ON 1=1 WHEN MATCHED THEN DELETE"}`), Destructive, "MERGE … THEN DELETE"},
 	{"sql delete without from", withArgs("query", `{"sql":"DELETE users"}`), Destructive, "without WHERE"},
 	{"sql delete without from, with where", withArgs("query", `{"sql":"DELETE users WHERE id = 4"}`), Write, "DELETE … WHERE"},
 	// … and these stay reads.

@@ -154,7 +154,7 @@ func isWordByte(c byte) bool {
 }
 
 // sqlHint gates classifySQL; its regexp matches everything.
-var sqlHint = pattern{hints: hints(`drop truncate alter grant revoke delete update insert replace merge upsert create copy exec prepare xp_cmdshell sys_e load_extension outfile dumpfile pg_read lo_import lo_export load_file`), re: regexp.MustCompile(``)}
+var sqlHint = pattern{hints: hints(`drop truncate alter grant revoke delete update insert replace merge upsert create copy exec prepare xp_cmdshell sys_e load_extension outfile dumpfile pg_read lo_import lo_export load_file pg_ls_dir pg_terminate pg_cancel pg_promote pg_drop lo_unlink dblink_exec`), re: regexp.MustCompile(``)}
 
 var sqlStarts = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true,
 	"DELETE": true, "DROP": true, "TRUNCATE": true, "ALTER": true, "GRANT": true,
@@ -173,17 +173,24 @@ var sqlFunctions = map[string]struct {
 	t    Tier
 	what string
 }{
-	"XP_CMDSHELL":         {"sql:program", Destructive, "runs a shell command through SQL (xp_cmdshell)"},
-	"SYS_EXEC":            {"sql:program", Destructive, "runs a shell command through SQL (sys_exec)"},
-	"SYS_EVAL":            {"sql:program", Destructive, "runs a shell command through SQL (sys_eval)"},
-	"LOAD_EXTENSION":      {"sql:program", Destructive, "loads native code into the database (load_extension)"},
-	"OUTFILE":             {"sql:file", Write, "writes a file on the database server (INTO OUTFILE)"},
-	"DUMPFILE":            {"sql:file", Write, "writes a file on the database server (INTO DUMPFILE)"},
-	"LO_EXPORT":           {"sql:file", Write, "writes a file on the database server (lo_export)"},
-	"PG_READ_FILE":        {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_file)"},
-	"PG_READ_BINARY_FILE": {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_binary_file)"},
-	"LO_IMPORT":           {"sql:file", SensitiveRead, "reads a file on the database server (lo_import)"},
-	"LOAD_FILE":           {"sql:file", SensitiveRead, "reads a file on the database server (LOAD_FILE)"},
+	"XP_CMDSHELL":              {"sql:program", Destructive, "runs a shell command through SQL (xp_cmdshell)"},
+	"SYS_EXEC":                 {"sql:program", Destructive, "runs a shell command through SQL (sys_exec)"},
+	"SYS_EVAL":                 {"sql:program", Destructive, "runs a shell command through SQL (sys_eval)"},
+	"LOAD_EXTENSION":           {"sql:program", Destructive, "loads native code into the database (load_extension)"},
+	"OUTFILE":                  {"sql:file", Write, "writes a file on the database server (INTO OUTFILE)"},
+	"DUMPFILE":                 {"sql:file", Write, "writes a file on the database server (INTO DUMPFILE)"},
+	"LO_EXPORT":                {"sql:file", Write, "writes a file on the database server (lo_export)"},
+	"PG_READ_FILE":             {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_file)"},
+	"PG_READ_BINARY_FILE":      {"sql:file", SensitiveRead, "reads a file on the database server (pg_read_binary_file)"},
+	"LO_IMPORT":                {"sql:file", SensitiveRead, "reads a file on the database server (lo_import)"},
+	"LOAD_FILE":                {"sql:file", SensitiveRead, "reads a file on the database server (LOAD_FILE)"},
+	"PG_LS_DIR":                {"sql:file", SensitiveRead, "lists a directory on the database server (pg_ls_dir)"},
+	"PG_TERMINATE_BACKEND":     {"sql:admin", Destructive, "ends other database sessions (pg_terminate_backend)"},
+	"PG_CANCEL_BACKEND":        {"sql:admin", Write, "cancels other sessions' queries (pg_cancel_backend)"},
+	"PG_PROMOTE":               {"sql:admin", Destructive, "promotes a standby database server (pg_promote)"},
+	"PG_DROP_REPLICATION_SLOT": {"sql:admin", Destructive, "drops a replication slot (pg_drop_replication_slot)"},
+	"LO_UNLINK":                {"sql:admin", Destructive, "deletes a large object (lo_unlink)"},
+	"DBLINK_EXEC":              {"sql:program", Destructive, "runs SQL on another database (dblink_exec)"},
 }
 
 var dropObjects = map[string]bool{"TABLE": true, "DATABASE": true, "SCHEMA": true,
@@ -328,6 +335,15 @@ func classifyStatement(st []sqlWord) (kind string, t Tier, what string) {
 		case "INSERT", "REPLACE", "MERGE", "UPSERT":
 			if next(i) == "INTO" || w.w == "UPSERT" {
 				set("sql:write", Write, "changes data with SQL "+w.w)
+			}
+			if w.w == "MERGE" {
+				// WHEN MATCHED THEN DELETE removes every row the ON clause matches (ON 1=1: all).
+				for j := i + 1; j+1 < len(st); j++ {
+					if st[j].w == "THEN" && st[j+1].w == "DELETE" {
+						set("sql:nowhere", Destructive, "deletes rows with SQL MERGE … THEN DELETE")
+						break
+					}
+				}
 			}
 		case "CREATE":
 			set("sql:write", Write, "changes the schema with SQL CREATE")

@@ -54,7 +54,9 @@ export const PATTERNS: Pattern[] = [
   P(String.raw`\bDELETE\s+FROM\b`, 'i', 'danger', 'SQL DELETE'),
   P(String.raw`\bUPDATE\s+[\w."\x60\[\]]+\s+SET\b`, 'i', 'danger', 'SQL UPDATE'),
   P(String.raw`\b(?:GRANT|REVOKE)\s+[\w ,]+\s+(?:ON|TO|FROM)\b`, 'i', 'danger', 'changes database permissions'),
-  P(String.raw`\b(?:xp_cmdshell|sys_exec|sys_eval|load_extension)\b`, 'i', 'danger', 'runs a program through SQL'),
+  P(String.raw`\b(?:xp_cmdshell|sys_exec|sys_eval|load_extension|dblink_exec)\b`, 'i', 'danger', 'runs a program through SQL'),
+  P(String.raw`\b(?:pg_terminate_backend|pg_promote|pg_drop_replication_slot|lo_unlink)\b`, 'i', 'danger', 'database administration'),
+  P(String.raw`\bTHEN\s+DELETE\b`, 'i', 'danger', 'SQL MERGE … DELETE'),
   P(String.raw`\b(?:EXECUTE\s+IMMEDIATE|sp_executesql|PREPARE\s+\w+\s+FROM)\b|\bEXEC\s*\(`, 'i', 'danger', 'runs dynamic SQL'),
   P(String.raw`\bDO\s+\$[A-Za-z_]*\$`, 'i', 'danger', 'runs an SQL code block'),
   // Where data goes, and what was hidden.

@@ -52,6 +52,8 @@ describe('danger spans', () => {
     expect(hit('kubectl -n prod delete pod x')[0]).toContain('kubectl');
     expect(hit('terraform destroy')).toEqual(['terraform destroy']);
     expect(hit("EXEC xp_cmdshell 'whoami'")).toContain('xp_cmdshell');
+    expect(hit('SELECT pg_terminate_backend(pid) FROM pg_stat_activity')).toContain('pg_terminate_backend');
+    expect(hit('MERGE INTO u USING x ON 1=1 WHEN MATCHED THEN DELETE')).toContain('THEN DELETE');
     expect(hit("EXECUTE IMMEDIATE 'x'")).toEqual(['EXECUTE IMMEDIATE']);
     expect(hit('DO $$BEGIN NULL; END$$')[0]).toContain('DO $$');
     expect(hit('cat /proc/self/environ')).toEqual(['/proc/self/environ']);
