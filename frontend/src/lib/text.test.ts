@@ -52,6 +52,14 @@ describe('danger spans', () => {
     expect(hit('kubectl -n prod delete pod x')[0]).toContain('kubectl');
     expect(hit('terraform destroy')).toEqual(['terraform destroy']);
     expect(hit("EXEC xp_cmdshell 'whoami'")).toContain('xp_cmdshell');
+    expect(hit('git branch -D main')[0]).toContain('-D');
+    expect(hit('git branch -d merged')).toEqual([]);
+    expect(hit('docker system prune -af')[0]).toContain('prune');
+    expect(hit('sudo reboot').join(' ')).toContain('reboot');
+    expect(hit('> ~/.bashrc')[0]).toContain('~/.bashrc');
+    expect(hit('echo x >> ~/.bashrc')).toEqual([]);
+    expect(hit('curl -X DELETE https://api.example.com/x')[0]).toContain('DELETE');
+    expect(hit('npm publish')).toEqual(['npm publish']);
     expect(hit('SELECT pg_terminate_backend(pid) FROM pg_stat_activity')).toContain('pg_terminate_backend');
     expect(hit('MERGE INTO u USING x ON 1=1 WHEN MATCHED THEN DELETE')).toContain('THEN DELETE');
     expect(hit("EXECUTE IMMEDIATE 'x'")).toEqual(['EXECUTE IMMEDIATE']);
