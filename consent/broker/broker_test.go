@@ -643,46 +643,36 @@ func TestEveryDecisionLoggedOnceAndRedacted(t *testing.T) {
 	})
 }
 
-// A call marked Protected (it names Airlock's own files) is not covered by a session or
-// always grant for its tool: a person decides it.
-func TestToolGrantsDoNotCoverProtectedCalls(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := newBroker(t, Options{})
-		ctx := context.Background()
-		ch := ask(ctx, b, call("s1", "write_file", `{"path":"a"}`))
-		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Session)
-		mustAnswer(t, ch)
-		ch = ask(ctx, b, call("s2", "write_file", `{"path":"a"}`))
-		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Always)
-		mustAnswer(t, ch)
-		if r := mustAnswer(t, ask(ctx, b, call("s1", "write_file", `{"path":"b"}`))); r.d.DecidedBy != "grant" {
-			t.Fatalf("unprotected call: %+v, want allow by grant", r.d)
-		}
-		protected := call("s1", "write_file", `{"path":"~/.config/airlock/policy.toml"}`)
-		protected.Protected = true
-		mustWait(t, b, ask(ctx, b, protected), "protected call despite tool grants")
-	})
-}
-
-// A call marked Dangerous (its arguments are: rm -rf, DROP TABLE, ...) is not covered
-// by a session or always grant for its tool either; the identical call approved late is.
-func TestToolGrantsDoNotCoverDangerousCalls(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := newBroker(t, Options{})
-		ctx := context.Background()
-		ch := ask(ctx, b, call("s1", "run_command", `{"command":"ls"}`))
-		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Session)
-		mustAnswer(t, ch)
-		ch = ask(ctx, b, call("s2", "run_command", `{"command":"ls"}`))
-		decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Always)
-		mustAnswer(t, ch)
-		if r := mustAnswer(t, ask(ctx, b, call("s1", "run_command", `{"command":"npm test"}`))); r.d.DecidedBy != "grant" {
-			t.Fatalf("ordinary command: %+v, want allow by grant", r.d)
-		}
-		dangerous := call("s1", "run_command", `{"command":"rm -rf ~"}`)
-		dangerous.Dangerous = true
-		mustWait(t, b, ask(ctx, b, dangerous), "dangerous call despite tool grants")
-	})
+// A call marked Protected (it names Airlock's own files) or Dangerous (its arguments are:
+// rm -rf, DROP TABLE, ...) is not covered by a session or always grant for its tool: a
+// person decides it.
+func TestToolGrantsDoNotCoverProtectedOrDangerousCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name, tool, ordinary, args string
+		mark                       func(*apitype.AskRequest)
+	}{
+		{"protected", "write_file", `{"path":"a"}`, `{"path":"~/.config/airlock/policy.toml"}`, func(r *apitype.AskRequest) { r.Protected = true }},
+		{"dangerous", "run_command", `{"command":"ls"}`, `{"command":"rm -rf ~"}`, func(r *apitype.AskRequest) { r.Dangerous = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBroker(t, Options{})
+				ctx := context.Background()
+				ch := ask(ctx, b, call("s1", tc.tool, tc.ordinary))
+				decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Session)
+				mustAnswer(t, ch)
+				ch = ask(ctx, b, call("s2", tc.tool, tc.ordinary))
+				decide(t, b, onlyPending(t, b), apitype.Allow, apitype.Always)
+				mustAnswer(t, ch)
+				if r := mustAnswer(t, ask(ctx, b, call("s1", tc.tool, `{"other":1}`))); r.d.DecidedBy != "grant" {
+					t.Fatalf("ordinary call: %+v, want allow by grant", r.d)
+				}
+				req := call("s1", tc.tool, tc.args)
+				tc.mark(&req)
+				mustWait(t, b, ask(ctx, b, req), tc.name+" call despite tool grants")
+			})
+		})
+	}
 }
 
 // Turning terminal approvals off in policy.toml takes effect in a running broker: a
