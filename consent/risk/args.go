@@ -543,7 +543,7 @@ var shellPatterns = []pattern{
 	// git branch -D (force) but not -d (merged branches only): case matters there.
 	{hints(`checkout restore branch stash`), regexp.MustCompile(`(?i:\bgit\s+(checkout|restore)\s+(\S+\s+)*(--\s+)?\.(\s|$)|\bgit\s+stash\s+(drop|clear)\b)|\bgit\s+branch\s+(\S+\s+)*(-[a-zA-Z]*D\b|--delete\s+--force|--force\s+--delete)`), "discards work or deletes branches with git"},
 	{hints(`chown`), regexp.MustCompile(`(?i)\bchown\s+(-\S+\s+)*-[a-z]*R`), "changes the owner of a directory tree (chown -R)"},
-	{hints(`>`), regexp.MustCompile(`(^|[^>&0-9])>\s*(~/|\$HOME/|\$\{HOME\}/|/etc/|/usr/|/boot/)`), "overwrites a file in the home directory or the system with a shell redirect"},
+	{hints(`>`), regexp.MustCompile(`(^|[^>&0-9])>\s*((~|\$HOME|\$\{HOME\})/\.|/etc/|/usr/|/boot/)`), "overwrites a dotfile or a system file with a shell redirect"},
 	{hints(`docker podman`), regexp.MustCompile(`(?i)\b(docker|podman)\s+(([a-z]+\s+)?prune\b|volume\s+rm\b|(rm|rmi)\s+(-\S+\s+)*-[a-z]*f)`), "deletes containers, images or volumes (docker prune, rm -f)"},
 	{hints(`kill`), regexp.MustCompile(`(?i)\bkill\s+(-\S+\s+)*-1(\s|$)|\b(pkill|killall)\s`), "stops processes (kill -1, pkill, killall)"},
 	{hints(`shutdown reboot poweroff halt`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\(|\bsudo\s)\s*(shutdown|reboot|poweroff|halt|systemctl\s+(poweroff|reboot|halt))\b`), "shuts down or restarts the machine"},

@@ -431,7 +431,7 @@ func TestClassifyDanger(t *testing.T) {
 		{withArgs("run_command", `{"command":"npm publish --access public"}`), true},
 		{withArgs("run_command", `{"command":"git branch -d merged-feature"}`), false},
 		{withArgs("run_command", `{"command":"git checkout main"}`), false},
-		{withArgs("run_command", `{"command":"ls > out.txt; echo x >> ~/.bashrc"}`), false},
+		{withArgs("run_command", `{"command":"ls > out.txt; echo x >> ~/.bashrc; date > ~/build.log"}`), false},
 		{withArgs("run_command", `{"command":"psql -c 'SELECT count(*) FROM users'"}`), false},
 		{withArgs("run_command", `{"command":"docker ps; kill 1234"}`), false},
 		{withArgs("search", `{"q":"how do I reboot my router"}`), false},

@@ -51,7 +51,7 @@ export const PATTERNS: Pattern[] = [
   P(String.raw`\bgit\s+(?:checkout|restore)\s+(?:\S+\s+)*(?:--\s+)?\.(?=\s|$)|\bgit\s+stash\s+(?:drop|clear)\b`, 'i', 'danger', 'discards work with git'),
   P(String.raw`\bgit\s+branch\s+(?:\S+\s+)*(?:-[a-zA-Z]*D\b|--delete\s+--force|--force\s+--delete)`, '', 'danger', 'force-deletes a git branch'),
   P(String.raw`\bchown\s+(?:-\S+\s+)*-[a-z]*R`, 'i', 'danger', 'changes the owner of a directory tree'),
-  P(String.raw`(?<![>&0-9])>\s*(?:~/|\$HOME/|\$\{HOME\}/|/etc/|/usr/|/boot/)\S*`, '', 'danger', 'overwrites a file with a shell redirect'),
+  P(String.raw`(?<![>&0-9])>\s*(?:(?:~|\$HOME|\$\{HOME\})/\.|/etc/|/usr/|/boot/)\S*`, '', 'danger', 'overwrites a dotfile or system file with a shell redirect'),
   P(String.raw`\b(?:docker|podman)\s+(?:(?:[a-z]+\s+)?prune\b|volume\s+rm\b|(?:rm|rmi)\s+(?:-\S+\s+)*-[a-z]*f)`, 'i', 'danger', 'deletes containers, images or volumes'),
   P(String.raw`\bkill\s+(?:-\S+\s+)*-1(?=\s|$)|\b(?:pkill|killall)\s`, 'i', 'danger', 'stops processes'),
   P(String.raw`(?:^|(?<=[;&|({\x60]|\$\(|\bsudo\s))\s*(?:shutdown|reboot|poweroff|halt|systemctl\s+(?:poweroff|reboot|halt))\b`, 'im', 'danger', 'shuts down or restarts the machine'),
