@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/airlock-mcp/airlock/store"
 )
@@ -379,7 +380,7 @@ func toLowerASCII(s string) string {
 	for ; i < len(s); i++ {
 		b[i] = lowerASCII[s[i]]
 	}
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 }
 
 // pairSet is a set of byte pairs: bit a<<8|b is set when byte a is followed by byte b.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strconv"
@@ -206,4 +207,25 @@ func FuzzSQLStatements(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		classifySQLText(s, false, 0)
 	})
+}
+
+// Strings are read without copying them out of the arguments: nothing Classify returns
+// may still share those bytes, or a caller reusing its buffer would change the reasons.
+func TestAssessmentSharesNoArgumentBytes(t *testing.T) {
+	args := []byte(`{"to":"someone@example.com","amount":"250 USD","path":"~/.ssh/id_rsa","command":"rm -rf ~/x",` +
+		`"sql":"DROP TABLE users","a key that is not an identifier":{"nested":"sudo reboot"},"list":["/etc/shadow"]}`)
+	for _, tool := range []string{"send_payment", "read_file", "write_file", "run_command"} {
+		a := Classify(Call{Tool: tool, Args: args})
+		before := fmt.Sprintf("%+v", a)
+		for i := range args {
+			args[i] ^= 0x20
+		}
+		after := fmt.Sprintf("%+v", a)
+		for i := range args {
+			args[i] ^= 0x20
+		}
+		if before != after {
+			t.Errorf("%s: changing the arguments' bytes changed the assessment:\n%s\n%s", tool, before, after)
+		}
+	}
 }
