@@ -558,9 +558,23 @@ var shellPatterns = []pattern{
 	{hints(`publish upload push`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*((npm|pnpm|yarn)\s+publish|cargo\s+publish|twine\s+upload|gem\s+push|poetry\s+publish)\b`), "publishes a package"},
 }
 
-// dbClient finds a database's command-line client, whose quoted arguments are SQL.
-var dbClient = pattern{hints(`psql mysql mariadb sqlite sqlcmd duckdb clickhouse cockroach`),
-	regexp.MustCompile(`(?i)\b(psql|mysql|mariadb|sqlite3?|sqlcmd|duckdb|clickhouse(-client)?|cockroach\s+sql)\b`), "runs SQL"}
+// maxUnquote is the longest string also read as the shell would see it after quote removal.
+const maxUnquote = 64 << 10
+
+// unquoteShell returns v without the quotes and backslashes a shell removes from words,
+// and with $IFS / ${IFS} as spaces, when that changes it (and v is a command's length).
+func unquoteShell(v string) (string, bool) {
+	if len(v) > maxUnquote || !strings.ContainsAny(v, `'"\$`) {
+		return "", false
+	}
+	u := strings.NewReplacer(`'`, "", `"`, "", `\`, "", "${IFS}", " ", "$IFS", " ").Replace(v)
+	return u, u != v
+}
+
+// dbClient finds a database's command-line client or a driver's call, whose quoted
+// arguments are SQL.
+var dbClient = pattern{hints(`psql mysql mariadb sqlite sqlcmd duckdb clickhouse cockroach execute exec query raw`),
+	regexp.MustCompile(`(?i)\b(psql|mysql|mariadb|sqlite3?|sqlcmd|duckdb|clickhouse(-client)?|cockroach\s+sql)\b|\.(execute|executescript|executemany|exec|query|raw)\s*\(`), "runs SQL"}
 
 // quotedRE finds the single- and double-quoted parts of a command line; maxQuoted bounds
 // how many of one string are read as SQL.
@@ -696,15 +710,39 @@ func (s *scanner) checkText(path, field, v string) {
 			s.add(shellKinds[i], Destructive, path, fmt.Sprintf("argument %s %s", path, p.what))
 		}
 	}
+	if u, ok := unquoteShell(v); ok {
+		// The shell removes quotes and backslashes inside words and splits on $IFS:
+		// "rm" -rf ~, r''m -rf ~, \rm, rm${IFS}-rf are all rm -rf.
+		ut := textOf(u, printable, upper)
+		for i, p := range shellPatterns {
+			if s.byKind[shellKinds[i]] == nil && p.match(&ut) {
+				s.add(shellKinds[i], Destructive, path, fmt.Sprintf("argument %s %s (with quotes or $IFS that the shell removes)", path, p.what))
+			}
+		}
+		ut.release()
+	}
 	if kind, t, what := classifySQL(tx); t > SafeRead {
 		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
 	}
 	if dbClient.match(tx) {
-		// SQL handed to a database's command-line client: psql -c '…', mysql -e "…",
-		// sqlite3 app.db '…', echo '…' | psql.
-		for _, q := range quotedRE.FindAllStringSubmatch(v, maxQuoted) {
-			if kind, t, what := classifySQLText(q[1]+q[2], false, 1); t > SafeRead {
+		// SQL handed to a database's client or driver: psql -c '…', mysql -e "…",
+		// sqlite3 app.db '…', echo '…' | psql, cursor.execute("…"), db.query('…'), and
+		// the lines of a here-document (psql <<EOF … EOF).
+		sql := func(q string) {
+			if kind, t, what := classifySQLText(q, false, 1); t > SafeRead {
 				s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
+			}
+		}
+		for _, q := range quotedRE.FindAllStringSubmatch(v, maxQuoted) {
+			sql(q[1] + q[2])
+			// Code in quotes holds SQL in quotes of the other kind: -c "….execute('…')".
+			for _, in := range quotedRE.FindAllStringSubmatch(q[1]+q[2], maxQuoted) {
+				sql(in[1] + in[2])
+			}
+		}
+		if i := strings.Index(v, "<<"); i >= 0 {
+			if j := strings.IndexByte(v[i:], '\n'); j >= 0 {
+				sql(v[i+j+1:])
 			}
 		}
 	}
