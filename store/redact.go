@@ -29,10 +29,11 @@ type Redactor struct {
 	// Values shorter than 4 bytes are ignored.
 	Known []string
 
-	once   sync.Once
-	known  *strings.Replacer // nil if no usable Known values
-	forms  []string          // the Known values in every form known replaces, longest first
-	number map[string]bool   // Known values that are valid JSON numbers
+	once      sync.Once
+	known     *strings.Replacer // nil if no usable Known values
+	forms     []string          // the Known values in every form known replaces, longest first
+	formBytes [][]byte          // forms, as bytes for HasKnown
+	number    map[string]bool   // Known values that are valid JSON numbers
 }
 
 func (r *Redactor) init() {
@@ -75,6 +76,9 @@ func (r *Redactor) init() {
 			args = append(args, o, "[REDACTED:keyring]")
 		}
 		r.forms = olds
+		for _, o := range olds {
+			r.formBytes = append(r.formBytes, []byte(o))
+		}
 		r.known = strings.NewReplacer(args...)
 	})
 }
@@ -132,7 +136,43 @@ var patterns = []pattern{
 	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), "[REDACTED:aws-access-key]"},
 	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[A-Za-z0-9_-]{35}`), "[REDACTED:google-api-key]"},
 	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}`), "[REDACTED:jwt]"},
-	{[]string{"earer", "EARER"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}`), "${1} [REDACTED:bearer-token]"},
+	{[]string{"earer", "EARER"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}`), bearerRepl},
+}
+
+const bearerRepl = "${1} [REDACTED:bearer-token]"
+
+// HasKnown reports whether b holds one of the Known values, in any form RedactString
+// replaces (as given, escaped for a JSON string or for a URL).
+func (r *Redactor) HasKnown(b []byte) bool {
+	r.init()
+	for _, f := range r.formBytes {
+		if bytes.Contains(b, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenShape returns what kind of credential the first token-shaped string in s is
+// ("github-token", "aws-access-key", "private-key", "jwt", ...), by the patterns
+// RedactString replaces, or "" if s holds none. A bearer token after the word "Bearer"
+// is not counted: it is how any authenticated request is written.
+func TokenShape(s string) string {
+	for _, p := range patterns {
+		if p.repl == bearerRepl {
+			continue
+		}
+		for _, h := range p.hints {
+			if strings.Contains(s, h) {
+				if p.re.MatchString(s) {
+					kind := p.repl[strings.Index(p.repl, "[REDACTED:")+len("[REDACTED:"):]
+					return kind[:strings.IndexByte(kind, ']')]
+				}
+				break
+			}
+		}
+	}
+	return ""
 }
 
 // RedactString returns s with known secret values and token-shaped strings

@@ -267,3 +267,33 @@ func TestKeepWhole(t *testing.T) {
 		t.Errorf("zero Redactor moved the cut to %d", got)
 	}
 }
+
+func TestTokenShapeAndHasKnown(t *testing.T) {
+	for in, want := range map[string]string{
+		"token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here": "github-token",
+		"AKIAIOSFODNN7EXAMPLE":                                "aws-access-key",
+		"sk-proj-abcdefghijklmnopqrstuvwxyz0123":              "openai-key",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIE":               "private-key",
+		"https://user:hunter2@example.com/":                   "url-password",
+		"Authorization: Bearer abcdefghijklmnop":              "",
+		"nothing secret here":                                 "",
+	} {
+		if got := TokenShape(in); got != want {
+			t.Errorf("TokenShape(%q) = %q, want %q", in, got, want)
+		}
+	}
+	r := &Redactor{Known: []string{"correct horse battery", `pa"ss`}}
+	for in, want := range map[string]bool{
+		"say correct horse battery staple": true,
+		`{"note":"pa\"ss"}`:                true, // the JSON form
+		"correct%20horse%20battery":        true, // the URL form
+		"correct horse":                    false,
+	} {
+		if got := r.HasKnown([]byte(in)); got != want {
+			t.Errorf("HasKnown(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if (&Redactor{}).HasKnown([]byte("anything")) {
+		t.Error("a Redactor without Known values found one")
+	}
+}

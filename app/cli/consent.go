@@ -132,16 +132,17 @@ func (c *consent) launcher() *guard.Launcher { return c.launches }
 // chain returns the interceptors for one session with server name.
 func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middleware {
 	g := &guard.Guard{
-		Server:     name,
-		Policy:     c.policy,
-		Live:       c.live,
-		Asker:      c.broker,
-		Log:        c.log,
-		Redact:     c.log.RedactJSON,
-		RedactText: c.log.RedactString,
-		KeepWhole:  c.log.KeepWhole,
-		Logf:       logf,
-		Protect:    c.protect,
+		Server:      name,
+		Policy:      c.policy,
+		Live:        c.live,
+		Asker:       c.broker,
+		Log:         c.log,
+		Redact:      c.log.RedactJSON,
+		RedactText:  c.log.RedactString,
+		KeepWhole:   c.log.KeepWhole,
+		KnownSecret: c.log.HasKnown,
+		Logf:        logf,
+		Protect:     c.protect,
 	}
 	c.mu.Lock()
 	c.guards = append(c.guards, g)
@@ -201,6 +202,15 @@ func (l *lazyLog) RedactString(s string) string {
 		return (&store.Redactor{}).RedactString(s)
 	}
 	return l.log.Redactor().RedactString(s)
+}
+
+// HasKnown reports whether b holds a keyring value (see store.Redactor.HasKnown).
+// Without a log there are no keyring values to look for.
+func (l *lazyLog) HasKnown(b []byte) bool {
+	if l.Err() != nil {
+		return false
+	}
+	return l.log.Redactor().HasKnown(b)
 }
 
 // KeepWhole moves a cut in text to the left of any keyring value it would split (see

@@ -56,6 +56,10 @@ func TestConsentWiresGuards(t *testing.T) {
 	if got := g.KeepWhole("say open sesame now", 10); got != 4 {
 		t.Errorf("KeepWhole inside a keyring value = %d, want 4", got)
 	}
+	// Arguments holding a keyring value are recognised, with the same Redactor.
+	if g.KnownSecret == nil || !g.KnownSecret([]byte(`{"q":"open sesame now"}`)) || g.KnownSecret([]byte(`{"q":"open"}`)) {
+		t.Error("the guard does not recognise keyring values in arguments")
+	}
 	if g.Live == nil || c.launches.Live == nil {
 		t.Fatal("the guard or the launcher does not follow policy.toml")
 	}

@@ -78,9 +78,22 @@ func argumentReasons(args json.RawMessage, n nameInfo) (rs []Reason, danger bool
 	s.walk(trimmed, "arguments", 0)
 	for _, f := range s.findings {
 		rs = append(rs, Reason{SourceArgument, f.tier, f.text})
-		danger = danger || dangerInItself(f)
+		danger = danger || dangerInItself(f) || f.kind == "secret" && !keepsSecrets(n)
 	}
 	return rs, danger
+}
+
+// keepsSecrets reports whether a tool's name says it stores or sets credentials
+// (create_secret, set_env_var, add_api_key), for which a credential in the arguments is
+// the point, as money is for a payment tool: a permission for the tool covers it. For any
+// other tool a credential in the arguments may be leaving, and each such call asks.
+func keepsSecrets(n nameInfo) bool {
+	for _, w := range []string{"secret", "token", "key", "credential", "password", "passwd", "env", "vault"} {
+		if strings.Contains(n.clean, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // dangerInItself reports whether a finding makes a call dangerous whatever the tool
@@ -558,6 +571,10 @@ var shellPatterns = []pattern{
 	{hints(`publish upload push`), regexp.MustCompile(`(?im)(^|[;&|({` + "`" + `]|\$\()\s*((npm|pnpm|yarn)\s+publish|cargo\s+publish|twine\s+upload|gem\s+push|poetry\s+publish)\b`), "publishes a package"},
 }
 
+// tokenHints are, lower-cased, the words one of which every credential store.TokenShape
+// recognises contains: the byte and pair filters settle most text without running it.
+var tokenHints = hints(`-----begin :// ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ sk- xox akia asia aiza eyj`)
+
 // maxUnquote is the longest string also read as the shell would see it after quote removal.
 const maxUnquote = 64 << 10
 
@@ -725,6 +742,11 @@ func (s *scanner) checkText(path, field, v string) {
 	}
 	if kind, t, what := classifySQL(tx); t > SafeRead {
 		s.add(kind, t, path, fmt.Sprintf("argument %s %s", path, what))
+	}
+	if s.byKind["secret"] == nil && tokenHints.in(tx) {
+		if kind := store.TokenShape(v); kind != "" {
+			s.add("secret", Destructive, path, fmt.Sprintf("argument %s holds a credential (%s): the server would receive it", path, kind))
+		}
 	}
 	if dbClient.match(tx) {
 		// SQL handed to a database's client or driver: psql -c '…', mysql -e "…",

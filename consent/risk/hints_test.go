@@ -119,7 +119,8 @@ func TestFiltersChangeNoAssessment(t *testing.T) {
 		"git branch -D main", "docker system prune -af", "kill -9 -1", "sudo reboot", "crontab -r",
 		"> ~/.bashrc", "psql -c 'DROP TABLE users'", "curl -X DELETE https://x.example/r", "redis-cli FLUSHALL",
 		"ls | xargs rm", "npm publish", "gcloud projects delete p", "MERGE INTO u USING x ON 1=1 WHEN MATCHED THEN DELETE",
-		"SELECT pg_terminate_backend(1)",
+		"SELECT pg_terminate_backend(1)", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "AKIAIOSFODNN7EXAMPLE",
+		"https://user:hunter2@x.example/", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
 	}
 	fillers := []string{payload.Text(2 << 10), strings.ToUpper(payload.Text(2 << 10)), strings.Repeat("Ünïcödé tëxt ", 160)}
 	for _, d := range dangerous {

@@ -104,6 +104,9 @@ var classifyCases = []classifyCase{
 	{"sql lo_unlink", withArgs("query", `{"sql":"SELECT lo_unlink(16409)"}`), Destructive, "deletes a large object"},
 	{"sql dblink_exec", withArgs("query", `{"sql":"SELECT dblink_exec('dbname=prod', 'DROP TABLE x')"}`), Destructive, "another database"},
 	{"sql merge then delete", withArgs("query", `{"sql":"MERGE INTO users USING x ON 1=1 WHEN MATCHED THEN DELETE"}`), Destructive, "MERGE … THEN DELETE"},
+	{"credential for a read", withArgs("search", `{"q":"sk-proj-abcdefghijklmnopqrstuvwxyz0123"}`), Destructive, "holds a credential (openai-key)"},
+	{"credential in an innocent tool", withArgs("add_numbers", `{"a":1,"note":"xoxb-123456789012-abcdefghijkl"}`), Destructive, "holds a credential (slack-token)"},
+	{"bearer header", withArgs("http_get", `{"url":"https://api.example.com","headers":{"Authorization":"Bearer abcdefghijklmnop"}}`), SafeRead, ""},
 	{"sql delete without from", withArgs("query", `{"sql":"DELETE users"}`), Destructive, "without WHERE"},
 	{"sql delete without from, with where", withArgs("query", `{"sql":"DELETE users WHERE id = 4"}`), Write, "DELETE … WHERE"},
 	// … and these stay reads.
@@ -444,6 +447,10 @@ func TestClassifyDanger(t *testing.T) {
 		{withArgs("run_command", `{"command":"psql -c 'SELECT count(*) FROM users'"}`), false},
 		{withArgs("run_command", `{"command":"docker ps; kill 1234"}`), false},
 		{withArgs("search", `{"q":"how do I reboot my router"}`), false},
+		{withArgs("add_numbers", `{"a":1,"b":2,"sidenote":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), true},
+		{withArgs("search", `{"q":"AKIAIOSFODNN7EXAMPLE"}`), true},
+		{withArgs("create_repository_secret", `{"name":"NPM","value":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), false},
+		{withArgs("http_get", `{"url":"https://api.example.com","headers":{"Authorization":"Bearer abcdefghijklmnop"}}`), false},
 		{withArgs("run_command", `{"command":"ls -la"}`), false}, // tier 3 by name only
 		{withArgs("run_command", `{"command":"npm test"}`), false},
 		{withArgs("query", `{"sql":"SELECT * FROM users WHERE id = 1"}`), false},

@@ -53,6 +53,10 @@ type Guard struct {
 	Redact func(json.RawMessage) json.RawMessage
 	// RedactText redacts free text (an elicitation's URL).
 	RedactText func(string) string
+	// KnownSecret reports whether arguments hold one of the secrets Airlock keeps in the
+	// keyring (see store.Redactor.HasKnown); such a call always goes to a person. Nil
+	// checks nothing.
+	KnownSecret func([]byte) bool
 	// KeepWhole moves a cut in text that is to be redacted to the left of any known
 	// secret value the cut would split (see store.Redactor.KeepWhole); nil leaves cuts
 	// where they are.
@@ -215,6 +219,15 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 		a.Tier = risk.Destructive
 		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceArgument, Tier: risk.Destructive, Text: fmt.Sprintf(
 			"an argument names %s, which configures Airlock or how your IDE reaches it: changing it could switch Airlock off, so a person decides whatever the policy says", p)})
+		if v.Action != policy.Deny {
+			v.Action = policy.Ask
+		}
+	}
+	if g.KnownSecret != nil && len(args) > 0 && g.KnownSecret(args) {
+		// A credential of one of the user's servers, on its way to this one: after the
+		// policy too, and no permission for the tool covers it.
+		a.Tier, a.Danger = risk.Destructive, true
+		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceArgument, Tier: risk.Destructive, Text: "an argument holds one of the secrets Airlock keeps in your keyring (a credential of one of your servers): this server would receive it, so a person decides whatever the policy says"})
 		if v.Action != policy.Deny {
 			v.Action = policy.Ask
 		}

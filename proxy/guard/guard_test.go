@@ -307,7 +307,13 @@ func TestSafeReadPassesWithoutAsking(t *testing.T) {
 // size, the hash of the exact bytes and a redacted summary that names every argument,
 // built without holding the message until the batch is written.
 func TestLargeArgumentsRecordedTruncated(t *testing.T) {
-	h := newHarness(t, policy.Default(), newGtAsker(), noElicitation)
+	// A credential in the arguments makes any call tier 3; the policy allows this one, so
+	// it is recorded in the background as an automatic allow, the path under test.
+	pol, err := policy.Parse("policy.toml", []byte("[[rules]]\ntool = \"read_file\"\naction = \"allow\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, pol, newGtAsker(), noElicitation)
 	defer h.close()
 	h.g.Redact = (&store.Redactor{}).RedactJSON
 	h.listTools()
@@ -764,4 +770,47 @@ func TestDangerousArgumentsMarked(t *testing.T) {
 		q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
 		h.response(fmt.Sprint(i + 1))
 	}
+}
+
+// A call whose arguments hold one of the keyring's secrets asks a person even when the
+// policy allows the tool, and no grant for the tool covers it.
+func TestKeyringSecretInArgumentsAsks(t *testing.T) {
+	pol, err := policy.Parse("policy.toml", []byte("[[rules]]\ntool = \"read_file\"\naction = \"allow\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newGtAsker()
+	h := newHarness(t, pol, a, noElicitation)
+	h.g.KnownSecret = (&store.Redactor{Known: []string{"correct horse battery staple"}}).HasKnown
+	defer h.close()
+	h.listTools()
+
+	h.callTool(1, "read_file", `{"path":"notes.txt"}`)
+	if got := h.serverGot(); got != "read_file" {
+		t.Fatalf("ordinary call: server got %q", got)
+	}
+	h.response("1")
+
+	h.callTool(2, "read_file", `{"path":"notes.txt","q":"correct horse battery staple"}`)
+	var q gtAsk
+	select {
+	case q = <-a.asked:
+	case n := <-h.calls:
+		t.Fatalf("the call with a keyring secret went to the server (%s) without a person", n)
+	case <-time.After(gtFailsafe):
+		t.Fatal("nobody was asked")
+	}
+	if q.req.Tier != 3 || !q.req.Dangerous || !contains(reasonsOf(q.req), "keyring") {
+		t.Errorf("asked tier %d dangerous %v reasons %v, want 3, dangerous, naming the keyring", q.req.Tier, q.req.Dangerous, q.req.Reasons)
+	}
+	q.reply <- gtAnswer{d: apitype.Decision{Outcome: apitype.Deny, Scope: apitype.Once, DecidedBy: "user"}}
+	h.response("2")
+}
+
+func reasonsOf(r apitype.AskRequest) string {
+	var b strings.Builder
+	for _, x := range r.Reasons {
+		b.WriteString(x.Text + "\n")
+	}
+	return b.String()
 }
