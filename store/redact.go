@@ -77,7 +77,9 @@ func (r *Redactor) init() {
 		}
 		r.forms = olds
 		for _, o := range olds {
-			r.formBytes = append(r.formBytes, []byte(o))
+			if len(o) >= minSoughtLen {
+				r.formBytes = append(r.formBytes, []byte(o))
+			}
 		}
 		r.known = strings.NewReplacer(args...)
 	})
@@ -141,8 +143,12 @@ var patterns = []pattern{
 
 const bearerRepl = "${1} [REDACTED:bearer-token]"
 
-// HasKnown reports whether b holds one of the Known values, in any form RedactString
-// replaces (as given, escaped for a JSON string or for a URL).
+// minSoughtLen is the shortest known value HasKnown looks for: a four-digit PIN in the
+// keyring must not make every call that mentions 1234 wait for a person.
+const minSoughtLen = 8
+
+// HasKnown reports whether b holds one of the Known values of at least 8 bytes, in any
+// form RedactString replaces (as given, escaped for a JSON string or for a URL).
 func (r *Redactor) HasKnown(b []byte) bool {
 	r.init()
 	for _, f := range r.formBytes {

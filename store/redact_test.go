@@ -282,11 +282,12 @@ func TestTokenShapeAndHasKnown(t *testing.T) {
 			t.Errorf("TokenShape(%q) = %q, want %q", in, got, want)
 		}
 	}
-	r := &Redactor{Known: []string{"correct horse battery", `pa"ss`}}
+	r := &Redactor{Known: []string{"correct horse battery", `pa"ssword`, "1234"}}
 	for in, want := range map[string]bool{
 		"say correct horse battery staple": true,
-		`{"note":"pa\"ss"}`:                true, // the JSON form
-		"correct%20horse%20battery":        true, // the URL form
+		`{"note":"pa\"ssword"}`:            true,  // the JSON form
+		"port 1234":                        false, // too short to look for
+		"correct%20horse%20battery":        true,  // the URL form
 		"correct horse":                    false,
 	} {
 		if got := r.HasKnown([]byte(in)); got != want {
