@@ -586,9 +586,11 @@ func unquoteShell(v string) (string, bool) {
 		strings.IndexByte(v, '\\') < 0 && strings.IndexByte(v, '$') < 0 {
 		return "", false
 	}
-	u := strings.NewReplacer(`'`, "", `"`, "", `\`, "", "${IFS}", " ", "$IFS", " ").Replace(v)
+	u := shellUnquoter.Replace(v)
 	return u, u != v
 }
+
+var shellUnquoter = strings.NewReplacer(`'`, "", `"`, "", `\`, "", "${IFS}", " ", "$IFS", " ")
 
 // dbClient finds a database's command-line client or a driver's call, whose quoted
 // arguments are SQL.
