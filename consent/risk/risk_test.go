@@ -2,6 +2,7 @@ package risk
 
 import (
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -464,5 +465,33 @@ func TestClassifyDanger(t *testing.T) {
 		if a.Danger != c.want {
 			t.Errorf("%s %s: danger %v (tier %d, %+v), want %v", c.call.Tool, c.call.Args, a.Danger, a.Tier, a.Reasons, c.want)
 		}
+	}
+}
+
+// Every line of testdata/dangerous-args.txt is tier 3 from its arguments, for a tool
+// whose name says nothing; the UI's highlighter test reads the same file.
+func TestSharedDangerousExamples(t *testing.T) {
+	b, err := os.ReadFile("testdata/dangerous-args.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		args, _ := json.Marshal(map[string]string{"text": line})
+		a := Classify(Call{Tool: "note", Args: args})
+		found := false
+		for _, r := range a.Reasons {
+			found = found || r.Source == SourceArgument && r.Tier == Destructive
+		}
+		if !found || !a.Danger {
+			t.Errorf("%q: tier %d danger %v, want an argument reason of tier 3; reasons:\n%s", line, a.Tier, a.Danger, reasonsText(a))
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d examples", n)
 	}
 }

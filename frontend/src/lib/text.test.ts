@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { visibleSegments, visibleString, hasInvisible } from './text';
 import { findDanger, dangerSegments } from './danger';
 import { byteToIndex, splitRanges } from './bytes';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 describe('visible markers', () => {
   it.each([
@@ -96,5 +98,18 @@ describe('byte offsets', () => {
     expect(splitRanges('abcdef', [{ start: 1, end: 3, data: 1 }, { start: 2, end: 5, data: 2 }])).toEqual([
       { t: 'a' }, { t: 'bc', data: 1 }, { t: 'de', data: 2 }, { t: 'f' },
     ]);
+  });
+});
+
+// The Go classifier's shared examples (consent/risk/testdata/dangerous-args.txt): every
+// line it makes tier 3 is highlighted as dangerous on the card, so the two pattern lists
+// cannot drift apart unnoticed.
+describe('highlights what the classifier finds dangerous', () => {
+  const examples = readFileSync(join(__dirname, '../../../consent/risk/testdata/dangerous-args.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  it('has the examples', () => expect(examples.length).toBeGreaterThan(40));
+  it.each(examples)('%s', (s) => {
+    expect(findDanger(s).some((h) => h.kind === 'danger')).toBe(true);
   });
 });
