@@ -329,6 +329,10 @@ var (
 	}
 )
 
+// SecretField reports whether a field name looks like it holds a secret (password,
+// apiKey, access_token, ...), as the redactor judges JSON fields.
+func SecretField(name string) bool { return secretField(name) }
+
 // secretField reports whether a JSON field name looks like it holds a secret.
 // Names are split into words at non-alphanumerics and camelCase boundaries,
 // so "key" matches "api_key", "apiKey" and "X-Api-Key" but not "keyboard" or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -183,7 +184,20 @@ func (e *elicitor) create(s *proxy.Session, dir proxy.Direction, m *jsonrpc.Mess
 		return
 	}
 	var el urlElicitation
-	if json.Unmarshal(m.Params, &el) != nil || el.Mode != "url" {
+	if json.Unmarshal(m.Params, &el) != nil {
+		next(s, dir, m)
+		return
+	}
+	if el.Mode != "url" {
+		if field := secretFormField(m.Params); field != "" {
+			// MCP forbids asking for sensitive information in a form: a server that does
+			// is phishing, or careless with what the IDE would hand it in plain text.
+			why := fmt.Sprintf("the form asks for %q, a secret; MCP servers must not request sensitive information in a form elicitation (a URL elicitation opens the server's own page for that)", field)
+			e.record(s, urlElicitation{Message: el.Message}, "", apitype.Deny, store.DecidedByPolicy, store.ChannelPolicy, why)
+			e.logf("airlock: declined a form elicitation from server %q: %s", e.g.Server, why)
+			s.Reply(dir, m, map[string]string{"action": "decline"})
+			return
+		}
 		next(s, dir, m)
 		return
 	}
@@ -227,6 +241,37 @@ func (e *elicitor) create(s *proxy.Session, dir proxy.Direction, m *jsonrpc.Mess
 		s.Reply(dir, m, map[string]string{"action": res.action})
 	}()
 }
+
+// secretFormField returns the name (or title) of the first field of a form elicitation's
+// requestedSchema that asks for a secret (password, API key, token, ...), or "".
+func secretFormField(params json.RawMessage) string {
+	var p struct {
+		RequestedSchema struct {
+			Properties map[string]struct {
+				Title       string `json:"title"`
+				Description string `json:"description"`
+			} `json:"properties"`
+		} `json:"requestedSchema"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(p.RequestedSchema.Properties))
+	for name := range p.RequestedSchema.Properties {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f := p.RequestedSchema.Properties[name]
+		if store.SecretField(name) || store.SecretField(f.Title) || secretAsk.MatchString(f.Title+" "+f.Description) {
+			return name
+		}
+	}
+	return ""
+}
+
+// secretAsk finds a form field's title or description asking for a secret.
+var secretAsk = regexp.MustCompile(`(?i)\b(password|passphrase|api[ _-]?key|secret[ _-]?key|access[ _-]?token|personal access token|private key|credit card|card number|cvv|cvc|social security number|seed phrase|recovery phrase|2fa code|otp)\b`)
 
 // showThenForward shows the URL elicitations a response carries (a -32042 error, an
 // input_required result), then forwards the response unchanged. The response waits

@@ -485,3 +485,22 @@ func TestSupportsURLElicitation(t *testing.T) {
 		}
 	}
 }
+
+// A form that asks for a secret (MCP forbids requesting sensitive information in a form)
+// never reaches the IDE: the server is told the user declined, and the log says why.
+func TestFormElicitationAskingForASecretDeclined(t *testing.T) {
+	for _, props := range []string{
+		`{"github_token":{"type":"string","title":"GitHub token"}}`,
+		`{"value":{"type":"string","description":"Enter your AWS secret key"}}`,
+		`{"name":{"type":"string"},"pw":{"type":"string","title":"Password"}}`,
+	} {
+		h := newElicitHarness(t, "", false, capsURL)
+		h.srv.send(`{"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"message":"Sign in","requestedSchema":{"type":"object","properties":` + props + `}}}`)
+		h.srv.expectRaw(`{"jsonrpc":"2.0","id":"e1","result":{"action":"decline"}}`)
+		h.quietIDE()
+		rows := h.rows()
+		if len(rows) != 1 || !strings.HasPrefix(rows[0], "elicitation deny policy policy") {
+			t.Errorf("%s: rows = %q, want one policy denial", props, rows)
+		}
+	}
+}
