@@ -165,6 +165,10 @@ func (e *elicitor) middleware(next proxy.Handler) proxy.Handler {
 					return
 				}
 			case inputMethods[m.Request.Method] && bytes.Contains(m.Result, []byte("input_required")):
+				if field := inputRequiredSecretForm(m); field != "" {
+					e.refuseSecretForm(s, m, field)
+					return
+				}
 				if els := inputRequiredElicitations(m); len(els) > 0 {
 					e.showThenForward(s, dir, m, next, els)
 					return
@@ -644,6 +648,47 @@ func inputRequiredElicitations(m *jsonrpc.Message) []urlElicitation {
 		out = append(out, el)
 	}
 	return out
+}
+
+// inputRequiredSecretForm returns the secret field a form elicitation among a 2026-07-28
+// input_required result's requests asks for (see secretFormField), or "".
+func inputRequiredSecretForm(m *jsonrpc.Message) string {
+	var r struct {
+		ResultType    string `json:"resultType"`
+		InputRequests map[string]struct {
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		} `json:"inputRequests"`
+	}
+	if json.Unmarshal(m.Result, &r) != nil || r.ResultType != "input_required" {
+		return ""
+	}
+	for _, key := range slices.Sorted(maps.Keys(r.InputRequests)) {
+		in := r.InputRequests[key]
+		var el urlElicitation
+		if in.Method != "elicitation/create" || json.Unmarshal(in.Params, &el) != nil || el.Mode == "url" {
+			continue
+		}
+		if field := secretFormField(in.Params); field != "" {
+			return field
+		}
+	}
+	return ""
+}
+
+// refuseSecretForm answers the IDE's request, in place of the server's input_required
+// result, with a refusal: the result asked for a secret in a form. The server gets no
+// retry, which ends its flow as a decline would.
+func (e *elicitor) refuseSecretForm(s *proxy.Session, m *jsonrpc.Message, field string) {
+	why := fmt.Sprintf("server %q asked, in a form, for %q, a secret; MCP servers must not request sensitive information in a form elicitation", e.g.Server, field)
+	e.record(s, urlElicitation{}, toolName(m.Request), apitype.Deny, store.DecidedByPolicy, store.ChannelPolicy, why)
+	e.logf("airlock: refused a form elicitation from server %q: %s", e.g.Server, why)
+	msg := "Airlock refused the request: " + why + ". Do not retry; ask the user to sign in to the server another way."
+	if m.Request.Method == "tools/call" {
+		s.Reply(proxy.ToServer, m.Request, proxy.RefusalResult(msg))
+		return
+	}
+	s.ReplyError(proxy.ToServer, m.Request, jsonrpc.CodeInvalidRequest, msg, nil)
 }
 
 // toolName names what a request was about, for the log: the tool of a tools/call.

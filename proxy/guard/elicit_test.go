@@ -504,3 +504,31 @@ func TestFormElicitationAskingForASecretDeclined(t *testing.T) {
 		}
 	}
 }
+
+// The same in a 2026-07-28 input_required result: the IDE gets a refusal instead of the
+// form, and the server no retry.
+func TestInputRequiredSecretFormRefused(t *testing.T) {
+	h := newElicitHarness(t, "", false, "")
+	h.ide.send(`{"jsonrpc":"2.0","id":"call-7","method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"ide","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}},"name":"connect","arguments":{}}}`)
+	h.srv.next()
+	h.srv.send(`{"jsonrpc":"2.0","id":"call-7","result":{"resultType":"input_required","inputRequests":{` +
+		`"creds":{"method":"elicitation/create","params":{"mode":"form","message":"Sign in","requestedSchema":{"type":"object","properties":{"apiKey":{"type":"string"}}}}}},` +
+		`"requestState":"eyJ2IjoxfQ.sig"}}`)
+	m := h.ide.next()
+	var r struct {
+		IsError bool `json:"isError"`
+		Content []struct {
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if json.Unmarshal(m.Result, &r) != nil || !r.IsError || len(r.Content) != 1 || !strings.Contains(r.Content[0].Text, `"apiKey"`) {
+		t.Fatalf("IDE got %s, want a refusal naming the field", m.Raw)
+	}
+	if m.ID.String() != `"call-7"` {
+		t.Errorf("refusal id %s", m.ID)
+	}
+	if rows := h.rows(); len(rows) != 1 || !strings.HasPrefix(rows[0], `elicitation deny policy policy tool="connect"`) {
+		t.Errorf("rows = %q", rows)
+	}
+	h.quietServer()
+}
