@@ -144,9 +144,18 @@ func (s *Server) pending(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Broker.Pending())
 }
 
+// connKey is the request context key of the connection a request came on (see Serve).
+type connKey struct{}
+
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	var d apitype.DecideRequest
 	if !decode(w, r, &d) {
+		return
+	}
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && d.Channel == apitype.ChannelApp && !peerIsAirlock(c) {
+		// The channel is the caller's word: only the Airlock app (the same executable as
+		// this broker) may answer as the app, so a script cannot skip cli_approvals.
+		writeError(w, http.StatusForbidden, "not_app", "a decision on the app's channel must come from the Airlock app; from a terminal, use airlock approve (with cli_approvals = true)")
 		return
 	}
 	err := s.Broker.Decide(r.Context(), d)
@@ -242,7 +251,8 @@ func Listen(path string) (net.Listener, error) {
 
 // Serve serves s on ln until ctx ends.
 func Serve(ctx context.Context, ln net.Listener, s *Server) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

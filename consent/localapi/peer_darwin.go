@@ -24,3 +24,7 @@ func sameUser(c net.Conn) bool {
 	raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED) })
 	return cerr == nil && cred != nil && int(cred.Uid) == os.Getuid()
 }
+
+// peerIsAirlock does not check the program on macOS yet (LOCAL_PEERPID and proc_pidpath
+// would tell): the user check is all.
+func peerIsAirlock(net.Conn) bool { return true }
