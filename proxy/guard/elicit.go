@@ -624,28 +624,43 @@ func requiredElicitations(m *jsonrpc.Message) []urlElicitation {
 	return slices.DeleteFunc(data.Elicitations, func(el urlElicitation) bool { return el.Mode != "url" })
 }
 
-// inputRequiredElicitations returns the URL elicitations of a 2026-07-28
-// input_required result, in key order. They carry no elicitation id.
-func inputRequiredElicitations(m *jsonrpc.Message) []urlElicitation {
+// inputRequest is one entry of a 2026-07-28 input_required result's inputRequests.
+type inputRequest struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+// inputRequests returns the elicitation/create requests of an input_required result,
+// with their elicitations, in key order.
+func inputRequests(m *jsonrpc.Message) (reqs []inputRequest, els []urlElicitation) {
 	var r struct {
-		ResultType    string `json:"resultType"`
-		InputRequests map[string]struct {
-			Method string          `json:"method"`
-			Params json.RawMessage `json:"params"`
-		} `json:"inputRequests"`
+		ResultType    string                  `json:"resultType"`
+		InputRequests map[string]inputRequest `json:"inputRequests"`
 	}
 	if json.Unmarshal(m.Result, &r) != nil || r.ResultType != "input_required" {
-		return nil
+		return nil, nil
 	}
-	var out []urlElicitation
 	for _, key := range slices.Sorted(maps.Keys(r.InputRequests)) {
 		in := r.InputRequests[key]
 		var el urlElicitation
-		if in.Method != "elicitation/create" || json.Unmarshal(in.Params, &el) != nil || el.Mode != "url" {
+		if in.Method != "elicitation/create" || json.Unmarshal(in.Params, &el) != nil {
 			continue
 		}
-		el.ElicitationID = ""
-		out = append(out, el)
+		reqs, els = append(reqs, in), append(els, el)
+	}
+	return reqs, els
+}
+
+// inputRequiredElicitations returns the URL elicitations of a 2026-07-28
+// input_required result, in key order. They carry no elicitation id.
+func inputRequiredElicitations(m *jsonrpc.Message) []urlElicitation {
+	_, els := inputRequests(m)
+	var out []urlElicitation
+	for _, el := range els {
+		if el.Mode == "url" {
+			el.ElicitationID = ""
+			out = append(out, el)
+		}
 	}
 	return out
 }
@@ -653,20 +668,9 @@ func inputRequiredElicitations(m *jsonrpc.Message) []urlElicitation {
 // inputRequiredSecretForm returns the secret field a form elicitation among a 2026-07-28
 // input_required result's requests asks for (see secretFormField), or "".
 func inputRequiredSecretForm(m *jsonrpc.Message) string {
-	var r struct {
-		ResultType    string `json:"resultType"`
-		InputRequests map[string]struct {
-			Method string          `json:"method"`
-			Params json.RawMessage `json:"params"`
-		} `json:"inputRequests"`
-	}
-	if json.Unmarshal(m.Result, &r) != nil || r.ResultType != "input_required" {
-		return ""
-	}
-	for _, key := range slices.Sorted(maps.Keys(r.InputRequests)) {
-		in := r.InputRequests[key]
-		var el urlElicitation
-		if in.Method != "elicitation/create" || json.Unmarshal(in.Params, &el) != nil || el.Mode == "url" {
+	reqs, els := inputRequests(m)
+	for i, in := range reqs {
+		if els[i].Mode == "url" {
 			continue
 		}
 		if field := secretFormField(in.Params); field != "" {
