@@ -88,13 +88,17 @@ func argumentReasons(args json.RawMessage, n nameInfo) (rs []Reason, danger bool
 // the point, as money is for a payment tool: a permission for the tool covers it. For any
 // other tool a credential in the arguments may be leaving, and each such call asks.
 func keepsSecrets(n nameInfo) bool {
-	for _, w := range []string{"secret", "token", "key", "credential", "password", "passwd", "env", "vault"} {
-		if strings.Contains(n.clean, w) {
+	for _, w := range store.Words(n.clean) {
+		if secretToolWords[w] {
 			return true
 		}
 	}
 	return false
 }
+
+var secretToolWords = map[string]bool{"secret": true, "secrets": true, "token": true, "tokens": true,
+	"key": true, "keys": true, "apikey": true, "credential": true, "credentials": true, "password": true,
+	"passwd": true, "env": true, "vault": true, "jwt": true, "auth": true, "login": true, "signin": true, "oauth": true}
 
 // dangerInItself reports whether a finding makes a call dangerous whatever the tool
 // was allowed for: tier-3 shell, SQL and credential-file findings, and arguments too

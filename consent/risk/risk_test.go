@@ -451,6 +451,8 @@ func TestClassifyDanger(t *testing.T) {
 		{withArgs("add_numbers", `{"a":1,"b":2,"sidenote":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), true},
 		{withArgs("search", `{"q":"AKIAIOSFODNN7EXAMPLE"}`), true},
 		{withArgs("create_repository_secret", `{"name":"NPM","value":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), false},
+		{withArgs("decode_jwt", `{"jwt":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}`), false},
+		{withArgs("update_author_bio", `{"bio":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), true}, // "author" is not "auth"
 		{withArgs("http_get", `{"url":"https://api.example.com","headers":{"Authorization":"Bearer abcdefghijklmnop"}}`), false},
 		{withArgs("run_command", `{"command":"ls -la"}`), false}, // tier 3 by name only
 		{withArgs("run_command", `{"command":"npm test"}`), false},
