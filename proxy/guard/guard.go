@@ -84,6 +84,19 @@ type Guard struct {
 	mu       sync.Mutex
 	tools    map[string]toolInfo
 	approved map[string]time.Time // tool + args hash → until when a person's allow covers retries
+	// defs is each tool's definition as first listed in this session (or as last accepted
+	// by a person); changed says, for a tool listed since with another definition, what
+	// changed. See observeList.
+	defs    map[string]toolDef
+	latest  map[string]toolDef // as last listed
+	changed map[string]string
+}
+
+// toolDef is what a person relies on when they allow a tool: its description, input
+// schema and annotations, compared by hash.
+type toolDef struct {
+	hash        string
+	description string
 }
 
 // retryWindow is how long a person's allow covers the 2026-07-28 retries of the same
@@ -105,6 +118,9 @@ func (g *Guard) init() {
 		}
 		g.tools = make(map[string]toolInfo)
 		g.approved = make(map[string]time.Time)
+		g.defs = make(map[string]toolDef)
+		g.latest = make(map[string]toolDef)
+		g.changed = make(map[string]string)
 	})
 }
 
@@ -147,6 +163,7 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 			continue
 		}
 		g.tools[t.Name] = toolInfo{description: t.Description, annotations: t.Annotations}
+		g.noteDefinitionLocked(t.Name, t.Description, raw)
 		if g.pol().Hidden(g.Server, t.Name) {
 			continue
 		}
@@ -166,6 +183,50 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 		return nil
 	}
 	return out
+}
+
+// noteDefinitionLocked compares a listed tool's definition with the one first listed in
+// the session: a server that lists a harmless tool, then (after tools/list_changed)
+// describes it differently, the classic "rug pull", gets the change shown to a person at
+// the tool's next call. g.mu is held.
+func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessage) {
+	var d struct {
+		Title        any `json:"title"`
+		Description  any `json:"description"`
+		InputSchema  any `json:"inputSchema"`
+		OutputSchema any `json:"outputSchema"`
+		Annotations  any `json:"annotations"`
+	}
+	if json.Unmarshal(raw, &d) != nil {
+		return
+	}
+	canon, _ := json.Marshal(d) // maps re-encode with sorted keys: the order a server sends does not matter
+	h := sha256.Sum256(canon)
+	def := toolDef{hash: hex.EncodeToString(h[:]), description: description}
+	g.latest[name] = def
+	old, seen := g.defs[name]
+	switch {
+	case !seen:
+		g.defs[name] = def
+	case old.hash == def.hash:
+		delete(g.changed, name) // back to what was first listed
+	case old.description != description:
+		g.changed[name] = fmt.Sprintf("its description was %q and is now %q", clip(old.description, 300), clip(description, 300))
+	default:
+		g.changed[name] = "its input schema, title or annotations changed (the description did not)"
+	}
+}
+
+// acceptDefinition makes a tool's current definition the one later listings are compared
+// with: a person allowed a call of it after being shown the change.
+func (g *Guard) acceptDefinition(name string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.changed[name]; !ok {
+		return
+	}
+	delete(g.changed, name)
+	g.defs[name] = g.latest[name]
 }
 
 // Assess classifies a call and applies the policy's tier and action.
@@ -219,6 +280,20 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 		a.Tier = risk.Destructive
 		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceArgument, Tier: risk.Destructive, Text: fmt.Sprintf(
 			"an argument names %s, which configures Airlock or how your IDE reaches it: changing it could switch Airlock off, so a person decides whatever the policy says", p)})
+		if v.Action != policy.Deny {
+			v.Action = policy.Ask
+		}
+	}
+	g.mu.Lock()
+	change, changed := g.changed[tool]
+	if !changed && alias != "" {
+		change, changed = g.changed[alias]
+	}
+	g.mu.Unlock()
+	if changed {
+		// Whatever was allowed for this tool was allowed for what it said it did then.
+		a.Tier, a.Danger = risk.Destructive, true
+		a.Reasons = append(a.Reasons, risk.Reason{Source: risk.SourceDescription, Tier: risk.Destructive, Text: "the server changed this tool after first listing it in this session: " + change + "; a tool that changes under you may now do something else, so a person decides whatever the policy says"})
 		if v.Action != policy.Deny {
 			v.Action = policy.Ask
 		}
@@ -603,6 +678,7 @@ func (g *Guard) decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCa
 			g.mu.Lock()
 			g.approved[call.Name+"\x00"+req.ArgsHash] = time.Now().Add(retryWindow)
 			g.mu.Unlock()
+			g.acceptDefinition(call.Name) // the person was shown what changed
 			return proxy.Verdict{}
 		}
 		why := d.Reason
