@@ -38,7 +38,7 @@ func init() {
 
 // paths are the files under the Airlock home.
 type paths struct {
-	home, socket, log, grants, policy, pins string
+	home, socket, log, grants, policy, pins, toolPins string
 }
 
 func homePaths() (paths, error) {
@@ -47,12 +47,13 @@ func homePaths() (paths, error) {
 		return paths{}, err
 	}
 	return paths{
-		home:   home,
-		socket: localapi.SocketPath(home),
-		log:    filepath.Join(home, "decisions.db"),
-		grants: filepath.Join(home, "grants.json"),
-		policy: filepath.Join(home, "policy.toml"),
-		pins:   filepath.Join(home, "pins.json"),
+		home:     home,
+		socket:   localapi.SocketPath(home),
+		log:      filepath.Join(home, "decisions.db"),
+		grants:   filepath.Join(home, "grants.json"),
+		policy:   filepath.Join(home, "policy.toml"),
+		pins:     filepath.Join(home, "pins.json"),
+		toolPins: filepath.Join(home, "tool-pins.json"),
 	}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/airlock-mcp/airlock/consent/client"
 	"github.com/airlock-mcp/airlock/consent/pins"
 	"github.com/airlock-mcp/airlock/consent/policy"
+	"github.com/airlock-mcp/airlock/consent/toolpins"
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/guard"
 	"github.com/airlock-mcp/airlock/store"
@@ -30,6 +31,7 @@ type consent struct {
 	broker   *client.Client
 	launches *guard.Launcher
 	protect  *guard.Protection
+	toolPins *toolpins.Store // tool definitions as first seen, shared by the sessions
 
 	mu     sync.Mutex
 	guards []*guard.Guard
@@ -50,6 +52,7 @@ func openConsent(env *Env) (*consent, error) {
 	}
 	c := &consent{paths: p, policy: pol, live: live, log: openLazy(p), broker: &client.Client{Socket: p.socket}, protect: protection(env, p.home)}
 	c.launches = &guard.Launcher{Policy: pol, Live: live, Asker: c.broker, Log: c.log, Pins: pins.Open(p.pins)}
+	c.toolPins = toolpins.Open(p.toolPins)
 	return c, nil
 }
 
@@ -141,6 +144,7 @@ func (c *consent) chain(name string, logf func(string, ...any)) []proxy.Middlewa
 		RedactText:  c.log.RedactString,
 		KeepWhole:   c.log.KeepWhole,
 		KnownSecret: c.log.HasKnown,
+		Pins:        c.toolPins,
 		Logf:        logf,
 		Protect:     c.protect,
 	}

@@ -60,6 +60,9 @@ func TestConsentWiresGuards(t *testing.T) {
 	if g.KnownSecret == nil || !g.KnownSecret([]byte(`{"q":"open sesame now"}`)) || g.KnownSecret([]byte(`{"q":"open"}`)) {
 		t.Error("the guard does not recognise keyring values in arguments")
 	}
+	if g.Pins == nil {
+		t.Fatal("the guard does not pin tool definitions across sessions")
+	}
 	if g.Live == nil || c.launches.Live == nil {
 		t.Fatal("the guard or the launcher does not follow policy.toml")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/airlock-mcp/airlock/consent/client"
 	"github.com/airlock-mcp/airlock/consent/policy"
 	"github.com/airlock-mcp/airlock/consent/risk"
+	"github.com/airlock-mcp/airlock/consent/toolpins"
 	"github.com/airlock-mcp/airlock/proxy"
 	"github.com/airlock-mcp/airlock/proxy/jsonrpc"
 	"github.com/airlock-mcp/airlock/store"
@@ -53,6 +54,10 @@ type Guard struct {
 	Redact func(json.RawMessage) json.RawMessage
 	// RedactText redacts free text (an elicitation's URL).
 	RedactText func(string) string
+	// Pins keeps tool definitions across sessions (consent/toolpins): a tool first seen is
+	// pinned, and one that a later session lists differently is shown to a person as
+	// changed. Nil compares within the session only.
+	Pins DefinitionPins
 	// KnownSecret reports whether arguments hold one of the secrets Airlock keeps in the
 	// keyring (see store.Redactor.HasKnown); such a call always goes to a person. Nil
 	// checks nothing.
@@ -90,6 +95,12 @@ type Guard struct {
 	defs    map[string]toolDef
 	latest  map[string]toolDef // as last listed
 	changed map[string]string
+}
+
+// DefinitionPins is where tool definitions are pinned across sessions.
+type DefinitionPins interface {
+	Server(server string) (map[string]toolpins.Def, error)
+	Pin(server string, defs map[string]toolpins.Def) error
 }
 
 // toolDef is what a person relies on when they allow a tool: its description, input
@@ -147,6 +158,21 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 	}
 	firstPage := jsonrpc.Member(resp.Request.Params, "cursor") == nil
 	kept := tools[:0:0]
+	var pinned map[string]toolpins.Def
+	if g.Pins != nil {
+		var err error
+		if pinned, err = g.Pins.Server(g.Server); err != nil && g.Logf != nil {
+			g.Logf("airlock: %v; tool definitions are compared within this session only", err)
+		}
+	}
+	toPin := map[string]toolpins.Def{}
+	defer func() {
+		if len(toPin) > 0 && g.Pins != nil {
+			if err := g.Pins.Pin(g.Server, toPin); err != nil && g.Logf != nil {
+				g.Logf("airlock: could not pin the tool definitions of server %q: %v", g.Server, err)
+			}
+		}
+	}()
 	g.mu.Lock()
 	if firstPage {
 		// A fresh listing (after list_changed, say) replaces what we knew.
@@ -163,7 +189,7 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 			continue
 		}
 		g.tools[t.Name] = toolInfo{description: t.Description, annotations: t.Annotations}
-		g.noteDefinitionLocked(t.Name, t.Description, raw)
+		g.noteDefinitionLocked(t.Name, t.Description, raw, pinned, toPin)
 		if g.pol().Hidden(g.Server, t.Name) {
 			continue
 		}
@@ -189,7 +215,10 @@ func (g *Guard) observeList(s *proxy.Session, resp *jsonrpc.Message) json.RawMes
 // the session: a server that lists a harmless tool, then (after tools/list_changed)
 // describes it differently, the classic "rug pull", gets the change shown to a person at
 // the tool's next call. g.mu is held.
-func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessage) {
+//
+// A tool not yet seen in the session is compared with its pin from an earlier session
+// (pinned), or, never seen before, goes into toPin to be pinned.
+func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessage, pinned, toPin map[string]toolpins.Def) {
 	var d struct {
 		Title        any `json:"title"`
 		Description  any `json:"description"`
@@ -205,9 +234,16 @@ func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessa
 	def := toolDef{hash: hex.EncodeToString(h[:]), description: description}
 	g.latest[name] = def
 	old, seen := g.defs[name]
+	if !seen {
+		if p, ok := pinned[name]; ok {
+			old, seen = toolDef{hash: p.Hash, description: p.Description}, true
+			g.defs[name] = old
+		}
+	}
 	switch {
 	case !seen:
 		g.defs[name] = def
+		toPin[name] = toolpins.Def{Hash: def.hash, Description: description, Pinned: time.Now().UTC()}
 	case old.hash == def.hash:
 		delete(g.changed, name) // back to what was first listed
 	case old.description != description:
@@ -221,12 +257,18 @@ func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessa
 // with: a person allowed a call of it after being shown the change.
 func (g *Guard) acceptDefinition(name string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.changed[name]; !ok {
-		return
+	_, changed := g.changed[name]
+	d := g.latest[name]
+	if changed {
+		delete(g.changed, name)
+		g.defs[name] = d
 	}
-	delete(g.changed, name)
-	g.defs[name] = g.latest[name]
+	g.mu.Unlock()
+	if changed && g.Pins != nil {
+		if err := g.Pins.Pin(g.Server, map[string]toolpins.Def{name: {Hash: d.hash, Description: d.description, Pinned: time.Now().UTC()}}); err != nil && g.Logf != nil {
+			g.Logf("airlock: could not pin the new definition of tool %q: %v", name, err)
+		}
+	}
 }
 
 // Assess classifies a call and applies the policy's tier and action.
