@@ -272,6 +272,11 @@ func TestTokenShapeAndHasKnown(t *testing.T) {
 	for in, want := range map[string]string{
 		"token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here": "github-token",
 		"AKIAIOSFODNN7EXAMPLE":                                "aws-access-key",
+		"sk_live_abcdefghijklmnopqrstuvwx":                    "stripe-key",
+		"glpat-abcdefghijklmnopqrst":                          "gitlab-token",
+		"npm_abcdefghijklmnopqrstuvwxyz0123456789":            "npm-token",
+		"hf_abcdefghijklmnopqrstuvwxyz01234567":               "huggingface-token",
+		"sk_live_short":                                       "",
 		"sk-proj-abcdefghijklmnopqrstuvwxyz0123":              "openai-key",
 		"-----BEGIN RSA PRIVATE KEY-----\nMIIE":               "private-key",
 		"https://user:hunter2@example.com/":                   "url-password",

@@ -577,7 +577,8 @@ var shellPatterns = []pattern{
 
 // tokenHints are, lower-cased, the words one of which every credential store.TokenShape
 // recognises contains: the byte and pair filters settle most text without running it.
-var tokenHints = hints(`-----begin :// ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ sk- xox akia asia aiza eyj`)
+var tokenHints = hints(`-----begin :// ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ sk- xox akia asia aiza eyj ` +
+	`sk_live_ sk_test_ rk_live_ rk_test_ glpat- npm_ pypi- hf_ sg. dop_v1_`)
 
 // maxUnquote is the longest string also read as the shell would see it after quote removal.
 const maxUnquote = 64 << 10

@@ -121,6 +121,8 @@ func TestFiltersChangeNoAssessment(t *testing.T) {
 		"ls | xargs rm", "npm publish", "gcloud projects delete p", "MERGE INTO u USING x ON 1=1 WHEN MATCHED THEN DELETE",
 		"SELECT pg_terminate_backend(1)", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "AKIAIOSFODNN7EXAMPLE",
 		"https://user:hunter2@x.example/", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+		"sk_live_abcdefghijklmnopqrstuvwx", "glpat-abcdefghijklmnopqrst", "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+		"hf_abcdefghijklmnopqrstuvwxyz01234567", "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ",
 	}
 	fillers := []string{payload.Text(2 << 10), strings.ToUpper(payload.Text(2 << 10)), strings.Repeat("Ünïcödé tëxt ", 160)}
 	for _, d := range dangerous {

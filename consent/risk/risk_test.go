@@ -450,6 +450,8 @@ func TestClassifyDanger(t *testing.T) {
 		{withArgs("search", `{"q":"how do I reboot my router"}`), false},
 		{withArgs("add_numbers", `{"a":1,"b":2,"sidenote":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), true},
 		{withArgs("search", `{"q":"AKIAIOSFODNN7EXAMPLE"}`), true},
+		{withArgs("add_numbers", `{"a":1,"note":"sk_live_abcdefghijklmnopqrstuvwx"}`), true},
+		{withArgs("add_numbers", `{"a":1,"note":"npm_abcdefghijklmnopqrstuvwxyz0123456789"}`), true},
 		{withArgs("create_repository_secret", `{"name":"NPM","value":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), false},
 		{withArgs("decode_jwt", `{"jwt":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}`), false},
 		{withArgs("update_author_bio", `{"bio":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`), true}, // "author" is not "auth"
