@@ -253,20 +253,25 @@ func (g *Guard) noteDefinitionLocked(name, description string, raw json.RawMessa
 	}
 }
 
-// acceptDefinition makes a tool's current definition the one later listings are compared
-// with: a person allowed a call of it after being shown the change.
-func (g *Guard) acceptDefinition(name string) {
+// acceptDefinition makes the definition a person was shown (the tool's definition as
+// listed when its call was assessed) the one later listings are compared with. If the
+// server listed the tool again meanwhile, with yet another definition, nothing is
+// accepted: the tool's next call shows that one.
+func (g *Guard) acceptDefinition(shown shownDef) {
+	if shown.hash == "" {
+		return
+	}
 	g.mu.Lock()
-	_, changed := g.changed[name]
-	d := g.latest[name]
-	if changed {
-		delete(g.changed, name)
-		g.defs[name] = d
+	d := g.latest[shown.name]
+	accept := d.hash == shown.hash && g.changed[shown.name] != ""
+	if accept {
+		delete(g.changed, shown.name)
+		g.defs[shown.name] = d
 	}
 	g.mu.Unlock()
-	if changed && g.Pins != nil {
-		if err := g.Pins.Pin(g.Server, map[string]toolpins.Def{name: {Hash: d.hash, Description: d.description, Pinned: time.Now().UTC()}}); err != nil && g.Logf != nil {
-			g.Logf("airlock: could not pin the new definition of tool %q: %v", name, err)
+	if accept && g.Pins != nil {
+		if err := g.Pins.Pin(g.Server, map[string]toolpins.Def{shown.name: {Hash: d.hash, Description: d.description, Pinned: time.Now().UTC()}}); err != nil && g.Logf != nil {
+			g.Logf("airlock: could not pin the new definition of tool %q: %v", shown.name, err)
 		}
 	}
 }
@@ -277,6 +282,16 @@ func (g *Guard) acceptDefinition(name string) {
 // as both names, the stricter outcome winning: a server that matches names loosely must
 // not let "Delete_Repo" slip past a rule written for "delete_repo".
 func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, policy.Verdict) {
+	a, v, _ := g.assess(tool, args)
+	return a, v
+}
+
+// shownDef names the changed tool definition an assessment showed a person: the tool's
+// name as listed and the hash of the definition the reason describes.
+type shownDef struct{ name, hash string }
+
+// assess is Assess, also returning which changed definition, if any, its reasons show.
+func (g *Guard) assess(tool string, args json.RawMessage) (risk.Assessment, policy.Verdict, shownDef) {
 	g.init()
 	g.mu.Lock()
 	info, listed := g.tools[tool]
@@ -327,9 +342,16 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 		}
 	}
 	g.mu.Lock()
+	shown := shownDef{name: tool}
 	change, changed := g.changed[tool]
 	if !changed && alias != "" {
+		shown.name = alias
 		change, changed = g.changed[alias]
+	}
+	if changed {
+		shown.hash = g.latest[shown.name].hash
+	} else {
+		shown = shownDef{}
 	}
 	g.mu.Unlock()
 	if changed {
@@ -349,7 +371,7 @@ func (g *Guard) Assess(tool string, args json.RawMessage) (risk.Assessment, poli
 			v.Action = policy.Ask
 		}
 	}
-	return a, v
+	return a, v, shown
 }
 
 func strength(a policy.Action) int {
@@ -429,8 +451,9 @@ func (x gate) Decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCall
 
 // pendingCall carries what quick learnt to decide, so the assessment runs once.
 type pendingCall struct {
-	a risk.Assessment
-	v policy.Verdict
+	a     risk.Assessment
+	v     policy.Verdict
+	shown shownDef // the changed definition the request shows, if any
 }
 
 func (g *Guard) askRequest(s *proxy.Session, call *proxy.ToolCall, a risk.Assessment) apitype.AskRequest {
@@ -546,7 +569,7 @@ func (g *Guard) refusal(call *proxy.ToolCall, a risk.Assessment, why string) pro
 // tier 3. Allows are recorded in the background so a harmless call waits for no disk
 // write; denies are committed before the refusal goes out.
 func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bool) {
-	a, v := g.Assess(call.Name, call.Arguments)
+	a, v, shown := g.assess(call.Name, call.Arguments)
 	if h, ok := g.Log.(interface{ Err() error }); ok {
 		if err := h.Err(); err != nil {
 			// Fail closed: a call Airlock cannot record is a call it does not allow.
@@ -568,7 +591,7 @@ func (g *Guard) quick(s *proxy.Session, call *proxy.ToolCall) (proxy.Verdict, bo
 		g.recordLaterBy(s, call, a, store.DecidedByGrant, "a retry (with the server's requested input) of a call the user just approved")
 		return proxy.Verdict{}, true
 	}
-	call.State = pendingCall{a: a, v: v}
+	call.State = pendingCall{a: a, v: v, shown: shown}
 	return proxy.Verdict{}, false
 }
 
@@ -706,7 +729,7 @@ func (q *laterQueue) run() {
 func (g *Guard) decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCall) proxy.Verdict {
 	pc, ok := call.State.(pendingCall)
 	if !ok {
-		pc.a, pc.v = g.Assess(call.Name, call.Arguments)
+		pc.a, pc.v, pc.shown = g.assess(call.Name, call.Arguments)
 	}
 	a := pc.a
 	req := g.askRequest(s, call, a)
@@ -720,7 +743,7 @@ func (g *Guard) decide(ctx context.Context, s *proxy.Session, call *proxy.ToolCa
 			g.mu.Lock()
 			g.approved[call.Name+"\x00"+req.ArgsHash] = time.Now().Add(retryWindow)
 			g.mu.Unlock()
-			g.acceptDefinition(call.Name) // the person was shown what changed
+			g.acceptDefinition(pc.shown) // the person was shown what changed
 			return proxy.Verdict{}
 		}
 		why := d.Reason
