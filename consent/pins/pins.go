@@ -3,12 +3,8 @@
 package pins
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/airlock-mcp/airlock/store/atomicfile"
-	"io/fs"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -49,15 +45,8 @@ type file struct {
 
 func (s *Store) load() (file, error) {
 	f := file{Servers: map[string]Pin{}}
-	data, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
-	}
-	if err != nil {
+	if err := atomicfile.ReadJSON(s.path, &f); err != nil {
 		return f, fmt.Errorf("read pins: %w", err)
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("read pins %s: %w", s.path, err)
 	}
 	if f.Servers == nil {
 		f.Servers = map[string]Pin{}
@@ -150,10 +139,4 @@ func (p Pin) Command(name string, now launch.Command) launch.Command {
 	return c
 }
 
-func (s *Store) save(f file) error {
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(s.path, data)
-}
+func (s *Store) save(f file) error { return atomicfile.WriteJSON(s.path, f) }

@@ -4,11 +4,7 @@
 package toolpins
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -44,15 +40,8 @@ type file struct {
 
 func (s *Store) load() (file, error) {
 	f := file{Servers: map[string]map[string]Def{}}
-	data, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
-	}
-	if err != nil {
+	if err := atomicfile.ReadJSON(s.path, &f); err != nil {
 		return f, fmt.Errorf("read tool pins: %w", err)
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("read tool pins %s: %w", s.path, err)
 	}
 	if f.Servers == nil {
 		f.Servers = map[string]map[string]Def{}
@@ -94,9 +83,5 @@ func (s *Store) Pin(server string, defs map[string]Def) error {
 		}
 		tools[name] = d
 	}
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(s.path, data)
+	return atomicfile.WriteJSON(s.path, f)
 }

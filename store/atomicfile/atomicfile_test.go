@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,24 @@ func TestWrite(t *testing.T) {
 	}
 	if es, _ := os.ReadDir(filepath.Dir(path)); len(es) != 1 {
 		t.Errorf("left behind: %v", es)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "f.json")
+	v := map[string]int{"kept": 1}
+	if err := ReadJSON(path, &v); err != nil || v["kept"] != 1 {
+		t.Fatalf("missing file: %v, %v", v, err)
+	}
+	if err := WriteJSON(path, map[string]int{"a": 2}); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]int
+	if err := ReadJSON(path, &got); err != nil || got["a"] != 2 {
+		t.Fatalf("round trip: %v, %v", got, err)
+	}
+	os.WriteFile(path, []byte("{"), 0o600)
+	if err := ReadJSON(path, &got); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("corrupt file: %v, want an error naming it", err)
 	}
 }
